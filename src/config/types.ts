@@ -1,0 +1,73 @@
+import type { ZoneSpec } from '../domain/zone.js';
+
+/** host:port, parsed. IPv6 hosts are written "[::1]:53" in the config and stored without brackets. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LocalProviderConfig {
+  readonly type: 'local';
+  readonly name: string;
+  /** Address of the built-in authoritative DNS server (UDP and TCP). */
+  readonly listen: HostPort;
+  /** This server's own name, FQDN; published in the apex NS record and the SOA MNAME. */
+  readonly nameserver: string;
+}
+
+export interface Route53ProviderConfig {
+  readonly type: 'route53';
+  readonly name: string;
+  readonly endpoint?: string;
+  readonly hostedZoneIds: Readonly<Record<string, string>>;
+}
+
+export interface Ns1ProviderConfig {
+  readonly type: 'ns1';
+  readonly name: string;
+  readonly apiKey: string;
+  readonly endpoint: string;
+}
+
+export type ProviderConfig = LocalProviderConfig | Route53ProviderConfig | Ns1ProviderConfig;
+
+export interface PeerConfig {
+  readonly region: string;
+  readonly url: string;
+}
+
+export interface ClusterConfig {
+  readonly peers: readonly PeerConfig[];
+  readonly secret?: string;
+  /** Regions needed to decide, already resolved from "majority" or a number. */
+  readonly quorum: number;
+  /** A region's verdict older than this counts as missing. */
+  readonly staleAfterMs: number;
+  /** After start, writes wait for quorum data on every failover record, at most this long. */
+  readonly warmupMs: number;
+}
+
+export interface ApiConfig {
+  readonly listen: HostPort;
+  readonly token?: string;
+}
+
+export interface SyncConfig {
+  /** Reconcile every provider at least this often, even without a health change. */
+  readonly intervalMs: number;
+}
+
+/** The whole configuration, validated, resolved and deeply frozen. */
+export interface ResolvedConfig {
+  /** Absolute path of the file it was loaded from. */
+  readonly source: string;
+  readonly region: string;
+  readonly stateDir: string;
+  /** Host name (lowercase, no trailing dot) -> where to reach it instead of asking DNS. */
+  readonly resolve: ReadonlyMap<string, HostPort>;
+  readonly api: ApiConfig;
+  readonly cluster: ClusterConfig;
+  readonly sync: SyncConfig;
+  readonly providers: ReadonlyMap<string, ProviderConfig>;
+  readonly zones: readonly ZoneSpec[];
+}

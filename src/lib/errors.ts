@@ -1,0 +1,102 @@
+/**
+ * The error catalogue. Every error dnsquorum raises on purpose carries a stable code that logs,
+ * the CLI and the API print, and that operators can grep for. See docs/errors.md.
+ */
+export const ERROR_CODES = {
+  DQ_CONFIG_INVALID: 'The configuration has errors; each one names file:line:col.',
+  DQ_USAGE: 'A command was called with wrong arguments.',
+  DQ_PROVIDER_UNAVAILABLE: 'A provider could not be reached or timed out; retried on the next pass.',
+  DQ_PROVIDER_THROTTLED: 'A provider asked us to slow down; retried with backoff.',
+  DQ_PROVIDER_REJECTED: 'A provider refused a change as invalid; fix the config or the zone.',
+  DQ_PROVIDER_CONFLICT: 'A change did not match what the provider holds (changed behind our back); re-read and re-planned.',
+  DQ_ZONE_NOT_FOUND: 'A provider does not hold the zone.',
+  DQ_PLAN_UNSAFE: 'A plan was refused by a guardrail; re-run with --force if it is intended.',
+  DQ_STATE_CORRUPT: 'A state file could not be read; it is left untouched for inspection.',
+  DQ_PROBE_FAILED: 'A probe could not be run at all (bad target), as opposed to a failed check.',
+  DQ_INTERNAL: 'An unexpected condition; please report it.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class DnsQuorumError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DnsQuorumError';
+    this.code = code;
+  }
+}
+
+/** One problem in a config file, with its position. Lines and columns are 1-based. */
+export interface ConfigIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  return `${issue.file}:${issue.line}:${issue.col}: ${issue.message}`;
+}
+
+export class ConfigError extends DnsQuorumError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
+    super('DQ_CONFIG_INVALID', `invalid configuration:\n${issues.map(formatConfigIssue).join('\n')}`, options);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export class UsageError extends DnsQuorumError {
+  constructor(message: string) {
+    super('DQ_USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * A provider call failed. `transient` errors (unreachable, timeouts, throttling, 5xx) are retried
+ * on a later pass; the others need a person.
+ */
+export class ProviderError extends DnsQuorumError {
+  readonly provider: string;
+  readonly transient: boolean;
+
+  constructor(
+    code: Extract<ErrorCode, `DQ_PROVIDER_${string}` | 'DQ_ZONE_NOT_FOUND'>,
+    provider: string,
+    message: string,
+    options?: { cause?: unknown; transient?: boolean },
+  ) {
+    super(code, `${provider}: ${message}`, options);
+    this.name = 'ProviderError';
+    this.provider = provider;
+    this.transient = options?.transient ?? (code === 'DQ_PROVIDER_UNAVAILABLE' || code === 'DQ_PROVIDER_THROTTLED');
+  }
+}
+
+export class PlanUnsafeError extends DnsQuorumError {
+  constructor(message: string) {
+    super('DQ_PLAN_UNSAFE', message);
+    this.name = 'PlanUnsafeError';
+  }
+}
+
+export class StateCorruptError extends DnsQuorumError {
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('DQ_STATE_CORRUPT', `${path}: ${message}`, options);
+    this.name = 'StateCorruptError';
+    this.path = path;
+  }
+}
+
+/** The message of anything thrown, for logs and CLI output. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,47 @@
+import type { ChangeSet } from '../domain/change-set.js';
+import type { RecordSet, RecordType } from '../domain/record.js';
+
+/** What a provider can do, declared as data so that sync can plan around it. */
+export interface ProviderCapabilities {
+  /** A change set is applied all or nothing. */
+  readonly atomicBatch: boolean;
+  /** Most record-set changes one apply call may carry; larger change sets are split by the provider. */
+  readonly maxBatchSize: number;
+  readonly recordTypes: ReadonlySet<RecordType>;
+}
+
+/**
+ * A DNS provider serving zones. Implementations own every provider-specific rule (batching,
+ * ordering, rate limits) and never import each other. Dry-run is not their concern: sync decides
+ * whether to call applyChanges at all.
+ */
+export interface DnsProvider {
+  /** The provider's name in the config, e.g. "r53". */
+  readonly name: string;
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+
+  /**
+   * Every record set the provider serves for the zone, apex SOA and NS included, normalised
+   * (see normalizeRecordSet). Throws ProviderError DQ_ZONE_NOT_FOUND if the zone does not exist.
+   */
+  listRecords(zone: string, signal: AbortSignal): Promise<RecordSet[]>;
+
+  /**
+   * Applies the change set. Updates and deletes name the exact current record set (`before`);
+   * if the provider holds something else, it throws ProviderError DQ_PROVIDER_CONFLICT. With
+   * atomicBatch, a failure leaves nothing applied. Applying a change set whose effects are already
+   * in place must be harmless: a create or update whose result is already held, and a delete of
+   * a record set that is already gone, are skipped.
+   */
+  applyChanges(changes: ChangeSet, signal: AbortSignal): Promise<void>;
+
+  /** Creates the zone if the provider does not hold it yet (with its own SOA and NS). */
+  ensureZone(zone: string, signal: AbortSignal): Promise<void>;
+
+  /** This provider's own authoritative name servers for the zone (FQDNs), from its metadata. */
+  nameservers(zone: string, signal: AbortSignal): Promise<string[]>;
+
+  /** Releases sockets and timers. */
+  close(): Promise<void>;
+}
