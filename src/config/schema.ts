@@ -1,0 +1,258 @@
+import { resolve as resolvePath } from 'node:path';
+import type { ZoneSpec } from '../domain/zone.js';
+import { FILE_START } from './positions.js';
+import type { ConfigNode, MapEntry, Position } from './positions.js';
+import { readProviders } from './providers.js';
+import type { HostedZoneReference } from './providers.js';
+import { readEntries, readMap } from './reader.js';
+import type { MapView, Path, Readers } from './reader.js';
+import { readSecret } from './secrets.js';
+import type { SecretSource } from './secrets.js';
+import type { ApiConfig, ClusterConfig, HostPort, PeerConfig, ResolvedConfig, SyncConfig } from './types.js';
+import { allDefined } from './util.js';
+import { checkHostPort, checkHttpUrl } from './values.js';
+import { readZones } from './zones.js';
+
+/**
+ * The top level of the config: region, stateDir, resolve, api, cluster, sync, providers, zones.
+ * Returns the plain (not yet frozen) config, or undefined when a problem was reported.
+ */
+
+const TOP_KEYS = ['region', 'stateDir', 'resolve', 'api', 'cluster', 'sync', 'providers', 'zones'];
+
+export const REGION_ENV = 'DNSQUORUM_REGION';
+
+const REGION = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/;
+
+export interface SchemaInput {
+  readonly source: string;
+  readonly baseDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly secrets: SecretSource;
+}
+
+function checkRegion(readers: Readers) {
+  return (node: ConfigNode, path: Path): string | undefined => {
+    const region = readers.string(node, path);
+    if (region !== undefined && !REGION.test(region)) {
+      readers.reporter.report(node.pos, path, `"${region}" is not a valid region name (letters, digits, . _ -; at most 63)`);
+      return undefined;
+    }
+    return region;
+  };
+}
+
+/** The own region: DNSQUORUM_REGION when set, else the file's region key. */
+function readOwnRegion(readers: Readers, top: MapView, env: NodeJS.ProcessEnv): string | undefined {
+  const fromFile = top.maybe('region', checkRegion(readers));
+  const fromEnv = env[REGION_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!REGION.test(fromEnv)) {
+      const pos = top.entry('region')?.value.pos ?? top.pos;
+      readers.reporter.report(pos, [REGION_ENV], `"${fromEnv}" is not a valid region name (letters, digits, . _ -; at most 63)`);
+      return undefined;
+    }
+    return fromEnv;
+  }
+  if (!fromFile.present) {
+    readers.reporter.report(top.pos, [], `region is required (or set ${REGION_ENV})`);
+    return undefined;
+  }
+  return fromFile.value;
+}
+
+function readResolve(readers: Readers, node: ConfigNode, path: Path): Map<string, HostPort> | undefined {
+  const entries = readEntries(readers.reporter, node, path);
+  if (entries === undefined) return undefined;
+  const out = new Map<string, HostPort>();
+  const firstAt = new Map<string, Position>();
+  let complete = true;
+  for (const entry of entries) {
+    const entryPath = [...path, entry.key];
+    const host = entry.key.toLowerCase().replace(/\.$/, '');
+    if (!/^(?!-)[a-z0-9_-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$/.test(host)) {
+      readers.reporter.report(entry.keyPos, entryPath, `"${entry.key}" is not a valid host name`);
+      complete = false;
+    }
+    const earlier = firstAt.get(host);
+    if (earlier !== undefined) {
+      readers.reporter.report(entry.keyPos, entryPath, `${host} is listed twice (first at line ${earlier.line})`);
+      complete = false;
+    }
+    firstAt.set(host, entry.keyPos);
+    const target = readers.checked((t) => checkHostPort(t, { ipOnly: true }))(entry.value, entryPath);
+    if (target === undefined) complete = false;
+    else out.set(host, target);
+  }
+  return complete ? out : undefined;
+}
+
+function readApi(readers: Readers, node: ConfigNode | undefined, secrets: SecretSource): ApiConfig | undefined {
+  const listenCheck = readers.checked((t) => checkHostPort(t, { allowPortZero: true }));
+  const fallbackListen: HostPort = { host: '127.0.0.1', port: 8053 };
+  if (node === undefined) return { listen: fallbackListen };
+  const view = readMap(readers.reporter, node, ['api'], { allowed: ['listen', 'token'] });
+  if (view === undefined) return undefined;
+  const listen = view.optional('listen', listenCheck, fallbackListen);
+  const token = view.maybe('token', (n, p) => readSecret(readers, n, p, secrets));
+  if (listen === undefined || (token.present && token.value === undefined)) return undefined;
+  return token.present && token.value !== undefined ? { listen, token: token.value } : { listen };
+}
+
+function readPeers(readers: Readers, node: ConfigNode, path: Path, ownRegion: string | undefined): PeerConfig[] | undefined {
+  const items = readers.list(node, path);
+  if (items === undefined) return undefined;
+  const peers: PeerConfig[] = [];
+  const firstAt = new Map<string, Position>();
+  let complete = true;
+  items.forEach((item, i) => {
+    const view = readMap(readers.reporter, item, [...path, i], { allowed: ['region', 'url'] });
+    const region = view?.required('region', checkRegion(readers));
+    const url = view?.required('url', readers.checked(checkHttpUrl));
+    if (view === undefined || region === undefined || url === undefined) {
+      complete = false;
+      return;
+    }
+    const regionPos = view.entry('region')?.value.pos ?? view.pos;
+    if (region === ownRegion) {
+      readers.reporter.report(regionPos, view.at('region'), `${region} is this replica's own region; list only the other regions as peers`);
+      complete = false;
+      return;
+    }
+    const earlier = firstAt.get(region);
+    if (earlier !== undefined) {
+      readers.reporter.report(regionPos, view.at('region'), `region ${region} is listed twice (first at line ${earlier.line})`);
+      complete = false;
+      return;
+    }
+    firstAt.set(region, regionPos);
+    peers.push({ region, url });
+  });
+  return complete ? peers : undefined;
+}
+
+type QuorumSetting = { readonly kind: 'majority' } | { readonly kind: 'count'; readonly count: number };
+
+function readQuorumSetting(readers: Readers, node: ConfigNode, path: Path): QuorumSetting | undefined {
+  if (node.kind === 'scalar' && node.value === 'majority') return { kind: 'majority' };
+  const isWord = node.kind === 'scalar' && typeof node.value === 'string' && !(node.expanded && /^-?\d+$/.test(node.value));
+  if (isWord && !node.unresolved) {
+    readers.reporter.report(node.pos, path, `expected majority or a number of regions, found "${node.value}"`);
+    return undefined;
+  }
+  const count = readers.int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)(node, path);
+  return count === undefined ? undefined : { kind: 'count', count };
+}
+
+/** "majority" -> floor(n/2)+1; a number must be 1..n, and at least 2 once there are 2+ regions. */
+function resolveQuorum(readers: Readers, view: MapView, setting: QuorumSetting, regions: readonly string[]): number | undefined {
+  const n = regions.length;
+  const majority = Math.floor(n / 2) + 1;
+  if (setting.kind === 'majority') return majority;
+  const k = setting.count;
+  const pos = view.entry('quorum')?.value.pos ?? view.pos;
+  const path = view.at('quorum');
+  const described = `${n} region${n === 1 ? '' : 's'} (${regions.join(', ')})`;
+  if (k < 1 || k > n) {
+    readers.reporter.report(pos, path, `quorum ${k} must be between 1 and the ${described}`);
+    return undefined;
+  }
+  if (k < 2 && n >= 2) {
+    readers.reporter.report(
+      pos,
+      path,
+      `quorum 1 would let one region alone fail an endpoint over; with ${described} it must be at least 2 (majority is ${majority})`,
+    );
+    return undefined;
+  }
+  return k;
+}
+
+function readCluster(readers: Readers, node: ConfigNode | undefined, ownRegion: string | undefined, secrets: SecretSource): ClusterConfig | undefined {
+  const defaults = { peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000 };
+  if (node === undefined) return defaults;
+  const view = readMap(readers.reporter, node, ['cluster'], { allowed: ['peers', 'secret', 'quorum', 'staleAfter', 'warmup'] });
+  if (view === undefined) return undefined;
+  const peers = view.optional('peers', (n, p) => readPeers(readers, n, p, ownRegion), []);
+  const secret = view.maybe('secret', (n, p) => readSecret(readers, n, p, secrets));
+  if (!secret.present && peers !== undefined && peers.length > 0) {
+    readers.reporter.report(view.pos, view.path, 'secret is required when peers are set: replicas sign what they exchange with it');
+  }
+  const setting = view.optional('quorum', (n, p) => readQuorumSetting(readers, n, p), { kind: 'majority' });
+  const regions = ownRegion !== undefined && peers !== undefined ? [ownRegion, ...peers.map((p) => p.region)] : undefined;
+  const quorum = setting !== undefined && regions !== undefined ? resolveQuorum(readers, view, setting, regions) : undefined;
+  const parts = allDefined({
+    peers,
+    quorum,
+    staleAfterMs: view.optional('staleAfter', readers.duration(1), defaults.staleAfterMs),
+    warmupMs: view.optional('warmup', readers.duration(0), defaults.warmupMs),
+  });
+  if (parts === undefined || (secret.present && secret.value === undefined)) return undefined;
+  if (!secret.present && parts.peers.length > 0) return undefined;
+  return secret.present && secret.value !== undefined ? { ...parts, secret: secret.value } : parts;
+}
+
+function readSync(readers: Readers, node: ConfigNode | undefined): SyncConfig | undefined {
+  if (node === undefined) return { intervalMs: 60_000 };
+  const view = readMap(readers.reporter, node, ['sync'], { allowed: ['interval'] });
+  const intervalMs = view?.optional('interval', readers.duration(1), 60_000);
+  return intervalMs === undefined ? undefined : { intervalMs };
+}
+
+/** A route53 hostedZoneIds entry must name a zone that this provider serves. */
+function checkHostedZoneReferences(readers: Readers, references: readonly HostedZoneReference[], zones: readonly ZoneSpec[]): boolean {
+  let ok = true;
+  for (const ref of references) {
+    const zone = zones.find((z) => z.name === ref.zone);
+    if (zone === undefined || !zone.providers.includes(ref.provider)) {
+      readers.reporter.report(
+        ref.pos,
+        ref.path,
+        zone === undefined ? `${ref.zone} is not a zone of this config` : `zone ${ref.zone} does not list provider ${ref.provider}`,
+      );
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+function entryValue(view: MapView, key: string): ConfigNode | undefined {
+  const entry: MapEntry | undefined = view.entry(key);
+  if (entry === undefined) return undefined;
+  // "api:" with nothing after it means the defaults, like leaving the key out.
+  return entry.value.kind === 'scalar' && entry.value.value === null && !entry.value.unresolved ? undefined : entry.value;
+}
+
+/** Validates and resolves the whole document. */
+export function readConfig(readers: Readers, root: ConfigNode | undefined, input: SchemaInput): Omit<ResolvedConfig, 'source'> | undefined {
+  if (root === undefined) {
+    readers.reporter.report(FILE_START, [], 'the file is empty; expected at least region, providers and zones');
+    return undefined;
+  }
+  const top = readMap(readers.reporter, root, [], { allowed: TOP_KEYS });
+  if (top === undefined) return undefined;
+  const region = readOwnRegion(readers, top, input.env);
+  const stateDir = top.optional('stateDir', readers.string, './state');
+  const resolveNode = entryValue(top, 'resolve');
+  const resolved = resolveNode === undefined ? new Map<string, HostPort>() : readResolve(readers, resolveNode, ['resolve']);
+  const api = readApi(readers, entryValue(top, 'api'), input.secrets);
+  const cluster = readCluster(readers, entryValue(top, 'cluster'), region, input.secrets);
+  const sync = readSync(readers, entryValue(top, 'sync'));
+  const providers = readProviders(readers, entryValue(top, 'providers'), ['providers'], input.secrets);
+  const zonesNode = entryValue(top, 'zones');
+  const staleAfterMs = cluster?.staleAfterMs;
+  const zones = zonesNode === undefined ? [] : readZones(readers, zonesNode, ['zones'], { providerNames: providers.names, staleAfterMs });
+  const references = zones === undefined || checkHostedZoneReferences(readers, providers.hostedZoneReferences, zones);
+
+  const parts = allDefined({
+    region,
+    stateDir: stateDir === undefined ? undefined : resolvePath(input.baseDir, stateDir),
+    resolve: resolved,
+    api,
+    cluster,
+    sync,
+    providers: providers.providers,
+    zones,
+  });
+  return references ? parts : undefined;
+}

@@ -1,0 +1,37 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * A level-triggered wake-up: `notify()` any number of times, and the next `wait()` returns at
+ * once; otherwise `wait()` returns after `ms` or when the signal aborts. Notifications made while
+ * nobody waits are not lost.
+ */
+export class Wakeup {
+  private pending = false;
+  private release: (() => void) | undefined;
+
+  notify(): void {
+    this.pending = true;
+    this.release?.();
+  }
+
+  async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending || signal.aborted) {
+      this.pending = false;
+      return;
+    }
+    const timer = new AbortController();
+    const onAbort = (): void => { timer.abort(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const notified = new Promise<void>((resolve) => {
+      this.release = resolve;
+    });
+    try {
+      await Promise.race([notified, delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    } finally {
+      timer.abort();
+      signal.removeEventListener('abort', onAbort);
+      this.release = undefined;
+      this.pending = false;
+    }
+  }
+}

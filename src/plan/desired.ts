@@ -1,0 +1,233 @@
+import { endpointId } from '../domain/health.js';
+import type { EndpointHealth, HealthView } from '../domain/health.js';
+import { isOverrideActive } from '../domain/override.js';
+import type { Override } from '../domain/override.js';
+import { keyOf, normalizeRecordSet, recordKey } from '../domain/record.js';
+import type { RecordKey, RecordSet } from '../domain/record.js';
+import type { FailoverRecordSpec, PoolSpec, ZoneSpec } from '../domain/zone.js';
+
+/**
+ * Why a failover record serves what it serves. `health` and `all-down` are health-driven and
+ * count against the record's hourly write budget; the others do not move traffic on their own.
+ */
+export type DecisionCause = 'health' | 'override' | 'all-down' | 'unknown-health' | 'write-budget';
+
+export interface RecordDecision {
+  readonly key: RecordKey;
+  readonly name: string;
+  readonly type: string;
+  /** The pool whose values are served; null when the values come from several pools or none. */
+  readonly pool: string | null;
+  /** What to serve; null means the record set is removed (whenAllDown: fail-closed). */
+  readonly values: readonly string[] | null;
+  readonly cause: DecisionCause;
+  readonly reason: string;
+  /** True when this decision changes what the record served before (lastServed). */
+  readonly changes: boolean;
+}
+
+export interface DesiredZoneInputs {
+  readonly zone: ZoneSpec;
+  readonly health: HealthView;
+  readonly overrides: readonly Override[];
+  /** What each failover record serves now (from the providers), for keep-last and change detection. */
+  readonly lastServed: ReadonlyMap<RecordKey, readonly string[]>;
+  /** Times of the health-driven changes each record made recently, for the hourly write budget. */
+  readonly recentWrites: ReadonlyMap<RecordKey, readonly number[]>;
+  /** The union of every provider's own name servers, when the zone's nameservers are synced. */
+  readonly apexNameservers?: readonly string[];
+  readonly now: number;
+}
+
+export interface DesiredZone {
+  readonly zone: string;
+  /** Every record set dnsquorum wants served, normalised and sorted by name and type. */
+  readonly records: readonly RecordSet[];
+  /**
+   * Keys dnsquorum manages. A managed key missing from `records` must be deleted (a fail-closed
+   * record); keys outside this set are left to the zone's `unmanaged` policy.
+   */
+  readonly managed: ReadonlySet<RecordKey>;
+  readonly decisions: readonly RecordDecision[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The record sets a zone should serve, from its spec, endpoint health and manual overrides.
+ *
+ *   override force-pool      -> that pool's values (minus drained ones; never empty)
+ *   first pool, in order,
+ *     with a usable value    -> its usable values           (usable: up, not drained, past hold-down)
+ *     with an unknown value  -> keep what is served          (no traffic moves on missing data)
+ *   no pool in service       -> whenAllDown: keep-last | all | fail-closed (record removed)
+ *   budget spent this hour   -> keep what is served
+ */
+export function desiredZone(inputs: DesiredZoneInputs): DesiredZone {
+  const { zone } = inputs;
+  const records: RecordSet[] = [];
+  const managed = new Set<RecordKey>();
+  const decisions: RecordDecision[] = [];
+
+  for (const spec of zone.records) {
+    const key = recordKey(spec.name, spec.type);
+    managed.add(key);
+    if (spec.kind === 'static') {
+      records.push(normalizeRecordSet({ name: spec.name, type: spec.type, ttl: spec.ttl, values: spec.values }));
+      continue;
+    }
+    const decision = decideFailover(spec, inputs);
+    decisions.push(decision);
+    if (decision.values !== null) {
+      records.push(normalizeRecordSet({ name: spec.name, type: spec.type, ttl: spec.ttl, values: decision.values }));
+    }
+  }
+
+  if (zone.nameservers === 'sync' && inputs.apexNameservers !== undefined && inputs.apexNameservers.length > 0) {
+    const apexNs = normalizeRecordSet({ name: zone.name, type: 'NS', ttl: zone.nameserverTtl, values: inputs.apexNameservers });
+    managed.add(keyOf(apexNs));
+    records.push(apexNs);
+  }
+
+  records.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  return { zone: zone.name, records, managed, decisions };
+}
+
+interface Choice {
+  readonly pool: string | null;
+  readonly values: readonly string[] | null;
+  readonly cause: DecisionCause;
+  readonly reason: string;
+}
+
+function decideFailover(spec: FailoverRecordSpec, inputs: DesiredZoneInputs): RecordDecision {
+  const key = recordKey(spec.name, spec.type);
+  const last = inputs.lastServed.get(key);
+  const active = inputs.overrides.filter(
+    (o) => o.zone === inputs.zone.name && o.name === spec.name && o.type === spec.type && isOverrideActive(o, inputs.now),
+  );
+  const drained = new Set(active.flatMap((o) => (o.action.kind === 'drain' ? [o.action.value] : [])));
+
+  let choice = chooseByOverride(spec, active, drained) ?? chooseByHealth(spec, inputs, drained, last);
+  choice = singleValueForCname(spec, choice);
+
+  const changes = !sameValues(choice.values, last);
+  if (changes && last !== undefined && (choice.cause === 'health' || choice.cause === 'all-down')) {
+    const writes = (inputs.recentWrites.get(key) ?? []).filter((t) => inputs.now - t < HOUR_MS).length;
+    if (writes >= spec.failover.maxWritesPerHour) {
+      choice = {
+        pool: null,
+        values: last,
+        cause: 'write-budget',
+        reason: `write budget spent: ${writes} health-driven changes in the last hour (max ${spec.failover.maxWritesPerHour}); keeping ${last.join(', ')} instead of: ${choice.reason}`,
+      };
+    }
+  }
+  return {
+    key,
+    name: spec.name,
+    type: spec.type,
+    pool: choice.pool,
+    values: choice.values,
+    cause: choice.cause,
+    reason: choice.reason,
+    changes: !sameValues(choice.values, last),
+  };
+}
+
+function chooseByOverride(spec: FailoverRecordSpec, active: readonly Override[], drained: ReadonlySet<string>): Choice | undefined {
+  const forced = active
+    .flatMap((o) => (o.action.kind === 'force-pool' ? [{ o, pool: o.action.pool }] : []))
+    .sort((a, b) => b.o.createdAt - a.o.createdAt)[0];
+  if (forced === undefined) return undefined;
+  const pool = spec.failover.pools.find((p) => p.name === forced.pool);
+  if (pool === undefined) return undefined;
+  const kept = pool.values.filter((v) => !drained.has(v));
+  const who = `override ${forced.o.id} by ${forced.o.actor}: ${forced.o.reason}`;
+  if (kept.length === 0) {
+    return { pool: pool.name, values: pool.values, cause: 'override', reason: `${who}; every value of pool ${pool.name} is drained, serving them all rather than nothing` };
+  }
+  return { pool: pool.name, values: kept, cause: 'override', reason: `${who}; serving pool ${pool.name}` };
+}
+
+function chooseByHealth(
+  spec: FailoverRecordSpec,
+  inputs: DesiredZoneInputs,
+  drained: ReadonlySet<string>,
+  last: readonly string[] | undefined,
+): Choice {
+  const { pools, holdDownMs } = spec.failover;
+  const healthOf = (value: string): EndpointHealth | undefined => inputs.health.get(endpointId(spec.name, spec.type, value));
+  const passed: string[] = [];
+
+  for (const pool of pools) {
+    const candidates = pool.values.filter((v) => !drained.has(v));
+    const usable = candidates.filter((v) => {
+      const h = healthOf(v);
+      return h?.state === 'up' && (h.recoveredAt === undefined || inputs.now - h.recoveredAt >= holdDownMs);
+    });
+    if (usable.length > 0) {
+      const skipped = passed.length > 0 ? `; ${passed.join('; ')}` : '';
+      return { pool: pool.name, values: usable, cause: 'health', reason: `pool ${pool.name} in service: ${usable.length} of ${pool.values.length} up${skipped}` };
+    }
+    const unknown = candidates.filter((v) => (healthOf(v)?.state ?? 'unknown') === 'unknown');
+    if (unknown.length > 0) {
+      const values = last ?? candidates;
+      return {
+        pool: last === undefined ? pool.name : null,
+        values,
+        cause: 'unknown-health',
+        reason: `health of pool ${pool.name} not known yet (${unknown.join(', ')}); ${last === undefined ? `serving pool ${pool.name}` : 'keeping what is served'}`,
+      };
+    }
+    passed.push(describeOutOfService(pool, candidates, healthOf, drained, inputs.now, holdDownMs));
+  }
+
+  const why = `no pool in service (${passed.join('; ')})`;
+  switch (spec.failover.whenAllDown) {
+    case 'keep-last': {
+      const first = pools[0];
+      if (last !== undefined) return { pool: null, values: last, cause: 'all-down', reason: `${why}; whenAllDown keep-last: keeping ${last.join(', ')}` };
+      return { pool: first?.name ?? null, values: first?.values ?? [], cause: 'all-down', reason: `${why}; whenAllDown keep-last with nothing served yet: serving pool ${first?.name ?? ''}` };
+    }
+    case 'all': {
+      const all = [...new Set(pools.flatMap((p) => p.values))];
+      const undrained = all.filter((v) => !drained.has(v));
+      return { pool: null, values: undrained.length > 0 ? undrained : all, cause: 'all-down', reason: `${why}; whenAllDown all: serving every value` };
+    }
+    case 'fail-closed':
+      return { pool: null, values: null, cause: 'all-down', reason: `${why}; whenAllDown fail-closed: record removed` };
+  }
+}
+
+function describeOutOfService(
+  pool: PoolSpec,
+  candidates: readonly string[],
+  healthOf: (v: string) => EndpointHealth | undefined,
+  drained: ReadonlySet<string>,
+  now: number,
+  holdDownMs: number,
+): string {
+  const parts = pool.values.map((v) => {
+    if (drained.has(v)) return `${v} drained`;
+    const h = healthOf(v);
+    if (h?.state === 'up' && h.recoveredAt !== undefined) return `${v} in hold-down for ${holdDownMs - (now - h.recoveredAt)}ms more`;
+    return `${v} ${h?.state ?? 'unknown'}`;
+  });
+  return `pool ${pool.name} out of service (${candidates.length === 0 ? 'all drained' : parts.join(', ')})`;
+}
+
+/** A CNAME record set holds exactly one value: the first usable one. */
+function singleValueForCname(spec: FailoverRecordSpec, choice: Choice): Choice {
+  if (spec.type !== 'CNAME' || choice.values === null || choice.values.length <= 1) return choice;
+  return { ...choice, values: choice.values.slice(0, 1) };
+}
+
+function sameValues(a: readonly string[] | null, b: readonly string[] | undefined): boolean {
+  if (a === null) return b === undefined;
+  if (b === undefined) return false;
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((v, i) => v === sb[i]);
+}

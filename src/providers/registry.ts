@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import type { ProviderConfig } from '../config/types.js';
+import type { Clock } from '../lib/clock.js';
+import { DnsQuorumError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { LocalProvider } from './local/provider.js';
+import type { DnsProvider } from './provider.js';
+
+export interface ProviderContext {
+  readonly stateDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** Where a local provider keeps its zones. The built-in DNS server serves from the same file. */
+export function localStatePath(stateDir: string, providerName: string): string {
+  return join(stateDir, 'local', `${providerName}.json`);
+}
+
+/** The one place that maps a provider type to its implementation. */
+export function createProvider(config: ProviderConfig, context: ProviderContext): DnsProvider {
+  const logger = context.logger.child({ provider: config.name });
+  switch (config.type) {
+    case 'local':
+      return new LocalProvider({ config, statePath: localStatePath(context.stateDir, config.name), clock: context.clock, logger });
+    case 'route53':
+    case 'ns1':
+      throw new DnsQuorumError(
+        'DQ_USAGE',
+        `provider ${config.name}: type ${config.type} is not available in this version of dnsquorum (only "local" is); see the README's roadmap`,
+      );
+  }
+}
+
+export function createProviders(configs: Iterable<ProviderConfig>, context: ProviderContext): Map<string, DnsProvider> {
+  const providers = new Map<string, DnsProvider>();
+  for (const config of configs) providers.set(config.name, createProvider(config, context));
+  return providers;
+}

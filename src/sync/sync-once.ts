@@ -1,0 +1,199 @@
+import type { ChangeSet } from '../domain/change-set.js';
+import { changeCount, emptyChangeSet } from '../domain/change-set.js';
+import type { HealthView } from '../domain/health.js';
+import type { Override } from '../domain/override.js';
+import { keyOf, recordKey } from '../domain/record.js';
+import type { RecordKey, RecordSet } from '../domain/record.js';
+import type { ZoneSpec } from '../domain/zone.js';
+import { DnsQuorumError, ProviderError, errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { Clock } from '../lib/clock.js';
+import { desiredZone } from '../plan/desired.js';
+import type { RecordDecision } from '../plan/desired.js';
+import { diffRecords } from '../plan/diff.js';
+import { DEFAULT_GUARDRAILS, blockingViolations, checkChangeSet } from '../plan/guardrails.js';
+import type { DnsProvider } from '../providers/provider.js';
+
+/**
+ * What happened at one provider for one zone in one pass.
+ * - in-sync: nothing to change
+ * - pending: changes found, not applied (dry run)
+ * - applied: changes written
+ * - refused: a guardrail stopped the changes (see error)
+ * - failed: the provider could not be read or written (see error); retried next pass
+ */
+export type ProviderOutcome = 'in-sync' | 'pending' | 'applied' | 'refused' | 'failed';
+
+export interface ProviderPass {
+  readonly provider: string;
+  readonly outcome: ProviderOutcome;
+  /** The changes planned for this provider; empty when it could not be read. */
+  readonly changes: ChangeSet;
+  /** Record sets the provider holds that the config does not name, left in place. */
+  readonly unmanagedKept: readonly RecordSet[];
+  /** The zone did not exist at the provider (created when applying). */
+  readonly zoneMissing: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly durationMs: number;
+}
+
+export interface ZonePass {
+  readonly zone: string;
+  readonly decisions: readonly RecordDecision[];
+  readonly providers: readonly ProviderPass[];
+}
+
+export interface SyncReport {
+  readonly startedAt: number;
+  readonly dryRun: boolean;
+  readonly zones: readonly ZonePass[];
+}
+
+export interface SyncInputs {
+  readonly zones: readonly ZoneSpec[];
+  readonly providers: ReadonlyMap<string, DnsProvider>;
+  readonly health: HealthView;
+  readonly overrides: readonly Override[];
+  readonly recentWrites: ReadonlyMap<RecordKey, readonly number[]>;
+  /** Plan and report, write nothing. Decided here, never inside a provider. */
+  readonly dryRun: boolean;
+  /** Waive the forceable guardrails (too much change, name server removal). */
+  readonly force: boolean;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One reconcile pass: for each zone, read every provider, decide the desired records once, then
+ * plan, check and apply per provider. Providers are read and written concurrently and on their
+ * own: one provider's failure is reported in its ProviderPass and never stops another.
+ */
+export async function syncOnce(inputs: SyncInputs): Promise<SyncReport> {
+  const startedAt = inputs.clock.now();
+  const zones: ZonePass[] = [];
+  for (const zone of inputs.zones) {
+    zones.push(await syncZone(zone, inputs));
+  }
+  return { startedAt, dryRun: inputs.dryRun, zones };
+}
+
+type Listing = { ok: true; records: RecordSet[]; zoneMissing: boolean } | { ok: false; error: unknown };
+
+async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
+  const log = inputs.logger.child({ zone: zone.name });
+  const providers = zone.providers.map((name) => {
+    const provider = inputs.providers.get(name);
+    if (provider === undefined) throw new DnsQuorumError('DQ_INTERNAL', `zone ${zone.name} names provider ${name}, which was not built`);
+    return provider;
+  });
+  const started = new Map(providers.map((p) => [p.name, inputs.clock.now()]));
+
+  const [listings, nameserverSets] = await Promise.all([
+    Promise.all(providers.map((p) => readZone(p, zone.name, inputs.signal))),
+    zone.nameservers === 'sync' ? Promise.all(providers.map((p) => settle(p.nameservers(zone.name, inputs.signal)))) : Promise.resolve([]),
+  ]);
+
+  const desired = desiredZone({
+    zone,
+    health: inputs.health,
+    overrides: inputs.overrides,
+    lastServed: lastServed(zone, listings),
+    recentWrites: inputs.recentWrites,
+    ...(zone.nameservers === 'sync' ? { apexNameservers: nameserverUnion(nameserverSets) } : {}),
+    now: inputs.clock.now(),
+  });
+  for (const d of desired.decisions) {
+    log.debug({ record: d.name, type: d.type, pool: d.pool, values: d.values, cause: d.cause, changes: d.changes }, d.reason);
+  }
+  const healthDriven = new Set(desired.decisions.filter((d) => d.cause !== 'override').map((d) => d.key));
+
+  const passes = await Promise.all(
+    providers.map(async (provider, i): Promise<ProviderPass> => {
+      const listing = listings[i] ?? { ok: false, error: new Error('no listing') };
+      const t0 = started.get(provider.name) ?? inputs.clock.now();
+      const done = (pass: Omit<ProviderPass, 'provider' | 'durationMs'>): ProviderPass => ({ provider: provider.name, durationMs: inputs.clock.now() - t0, ...pass });
+      if (!listing.ok) {
+        log.warn({ provider: provider.name, err: listing.error }, 'provider could not be read; it is retried next pass and the others go on');
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: describe(listing.error) });
+      }
+      try {
+        let current = listing.records;
+        if (listing.zoneMissing && !inputs.dryRun) {
+          // A new zone comes with the provider's own SOA and NS: plan against what it really holds.
+          await provider.ensureZone(zone.name, inputs.signal);
+          current = await provider.listRecords(zone.name, inputs.signal);
+        }
+        const { changes, unmanagedKept } = diffRecords(desired.records, current, { zone: zone.name, managed: desired.managed, unmanaged: zone.unmanaged });
+        const base = { changes, unmanagedKept, zoneMissing: listing.zoneMissing };
+        if (changeCount(changes) === 0 && !(listing.zoneMissing && inputs.dryRun)) {
+          return done({ outcome: listing.zoneMissing ? 'applied' : 'in-sync', ...base });
+        }
+
+        const blocking = blockingViolations(checkChangeSet(changes, current, { ...DEFAULT_GUARDRAILS, healthDriven }), inputs.force);
+        if (blocking.length > 0) {
+          const message = blocking.map((v) => v.message).join('; ');
+          log.error({ provider: provider.name, violations: blocking }, `changes refused: ${message}`);
+          return done({ outcome: 'refused', ...base, error: { code: 'DQ_PLAN_UNSAFE', message } });
+        }
+        if (inputs.dryRun) return done({ outcome: 'pending', ...base });
+
+        await provider.applyChanges(changes, inputs.signal);
+        log.info(
+          { provider: provider.name, creates: changes.creates.length, updates: changes.updates.length, deletes: changes.deletes.length, changes },
+          `applied ${changeCount(changes)} changes`,
+        );
+        return done({ outcome: 'applied', ...base });
+      } catch (err) {
+        // Every pass re-reads and re-plans from desired state, so a failed or conflicting write
+        // is repaired by the next pass; nothing needs to be queued here.
+        log.error({ provider: provider.name, err }, 'apply failed; the next pass re-reads and re-plans');
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: listing.zoneMissing, error: describe(err) });
+      }
+    }),
+  );
+  return { zone: zone.name, decisions: desired.decisions, providers: passes };
+}
+
+async function readZone(provider: DnsProvider, zone: string, signal: AbortSignal): Promise<Listing> {
+  try {
+    return { ok: true, records: await provider.listRecords(zone, signal), zoneMissing: false };
+  } catch (err) {
+    if (err instanceof ProviderError && err.code === 'DQ_ZONE_NOT_FOUND') return { ok: true, records: [], zoneMissing: true };
+    return { ok: false, error: err };
+  }
+}
+
+async function settle<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch {
+    return undefined;
+  }
+}
+
+function nameserverUnion(sets: readonly (readonly string[] | undefined)[]): string[] {
+  return [...new Set(sets.flatMap((s) => s ?? []))];
+}
+
+/**
+ * What each failover record serves now, for keep-last and change detection: the first provider,
+ * in the zone's order, that could be read and holds the record.
+ */
+function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<RecordKey, readonly string[]> {
+  const served = new Map<RecordKey, readonly string[]>();
+  const failoverKeys = new Set(zone.records.filter((r) => r.kind === 'failover').map((r) => recordKey(r.name, r.type)));
+  for (const listing of listings) {
+    if (!listing.ok) continue;
+    for (const rs of listing.records) {
+      const key = keyOf(rs);
+      if (failoverKeys.has(key) && !served.has(key)) served.set(key, rs.values);
+    }
+  }
+  return served;
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof DnsQuorumError) return { code: err.code, message: err.message };
+  return { code: 'DQ_INTERNAL', message: errorMessage(err) };
+}

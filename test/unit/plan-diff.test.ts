@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordSet } from '../../src/domain/record.js';
+import { diffRecords } from '../../src/plan/diff.js';
+import { blockingViolations, checkChangeSet } from '../../src/plan/guardrails.js';
+
+const ZONE = 'example.com.';
+const soa: RecordSet = { name: ZONE, type: 'SOA', ttl: 900, values: ['ns1.a.net. hostmaster.example.com. 5 7200 3600 1209600 300'] };
+const apexNsA: RecordSet = { name: ZONE, type: 'NS', ttl: 3600, values: ['ns1.a.net.'] };
+const apexNsAB: RecordSet = { name: ZONE, type: 'NS', ttl: 3600, values: ['ns1.a.net.', 'ns1.b.net.'] };
+const apiPrimary: RecordSet = { name: `api.${ZONE}`, type: 'A', ttl: 30, values: ['192.0.2.10', '192.0.2.11'] };
+const apiSecondary: RecordSet = { name: `api.${ZONE}`, type: 'A', ttl: 30, values: ['198.51.100.20'] };
+const wwwCname: RecordSet = { name: `www.${ZONE}`, type: 'CNAME', ttl: 300, values: ['edge.example.net.'] };
+const strayTxt: RecordSet = { name: `stray.${ZONE}`, type: 'TXT', ttl: 300, values: ['left by someone'] };
+
+const managedBase = new Set(['api.example.com. A', 'www.example.com. CNAME']);
+
+interface Case {
+  readonly name: string;
+  readonly desired: RecordSet[];
+  readonly current: RecordSet[];
+  readonly managed?: Set<string>;
+  readonly unmanaged?: 'keep' | 'delete';
+  readonly creates: string[];
+  readonly updates: string[];
+  readonly deletes: string[];
+  readonly kept?: string[];
+}
+
+const id = (rs: RecordSet): string => `${rs.name} ${rs.type}`;
+
+const cases: Case[] = [
+  { name: 'empty provider: everything is created', desired: [wwwCname, apiPrimary], current: [soa, apexNsA], creates: ['api.example.com. A', 'www.example.com. CNAME'], updates: [], deletes: [] },
+  { name: 'identical: nothing to do (idempotent)', desired: [apiPrimary, wwwCname], current: [soa, apexNsA, wwwCname, apiPrimary], creates: [], updates: [], deletes: [] },
+  { name: 'value order does not matter', desired: [{ ...apiPrimary, values: ['192.0.2.11', '192.0.2.10'] }], current: [apiPrimary], creates: [], updates: [], deletes: [] },
+  { name: 'changed values: update', desired: [apiSecondary, wwwCname], current: [apiPrimary, wwwCname], creates: [], updates: ['api.example.com. A'], deletes: [] },
+  { name: 'changed ttl: update', desired: [{ ...wwwCname, ttl: 60 }], current: [wwwCname], creates: [], updates: ['www.example.com. CNAME'], deletes: [] },
+  { name: 'managed record absent from desired (fail-closed): delete', desired: [wwwCname], current: [wwwCname, apiPrimary], creates: [], updates: [], deletes: ['api.example.com. A'] },
+  { name: 'unmanaged record kept and reported by default', desired: [wwwCname], current: [wwwCname, strayTxt], managed: new Set(['www.example.com. CNAME']), creates: [], updates: [], deletes: [], kept: ['stray.example.com. TXT'] },
+  { name: 'unmanaged record deleted under unmanaged: delete', desired: [wwwCname], current: [wwwCname, strayTxt], managed: new Set(['www.example.com. CNAME']), unmanaged: 'delete', creates: [], updates: [], deletes: ['stray.example.com. TXT'] },
+  { name: 'SOA and unmanaged apex NS are never touched, even under delete', desired: [wwwCname], current: [soa, apexNsA, wwwCname], managed: new Set(['www.example.com. CNAME']), unmanaged: 'delete', creates: [], updates: [], deletes: [] },
+  { name: 'managed apex NS is updated', desired: [apexNsAB], current: [soa, apexNsA], managed: new Set(['example.com. NS']), creates: [], updates: ['example.com. NS'], deletes: [] },
+];
+
+describe('diffRecords', () => {
+  it.each(cases)('$name', (c) => {
+    const { changes, unmanagedKept } = diffRecords(c.desired, c.current, { zone: ZONE, managed: c.managed ?? managedBase, unmanaged: c.unmanaged ?? 'keep' });
+    expect(changes.creates.map(id)).toEqual(c.creates);
+    expect(changes.updates.map((u) => id(u.after))).toEqual(c.updates);
+    expect(changes.deletes.map(id)).toEqual(c.deletes);
+    expect(unmanagedKept.map(id)).toEqual(c.kept ?? []);
+    for (const u of changes.updates) expect(c.current).toContainEqual(u.before);
+  });
+
+  it('is deterministic whatever the input order', () => {
+    const desired = [wwwCname, apiPrimary, { ...strayTxt, name: `a.${ZONE}` }];
+    const forward = diffRecords(desired, [soa], { zone: ZONE, managed: managedBase, unmanaged: 'keep' });
+    const backward = diffRecords([...desired].reverse(), [soa], { zone: ZONE, managed: managedBase, unmanaged: 'keep' });
+    expect(JSON.stringify(backward.changes)).toBe(JSON.stringify(forward.changes));
+    expect(forward.changes.creates.map(id)).toEqual(['a.example.com. TXT', 'api.example.com. A', 'www.example.com. CNAME']);
+  });
+});
+
+describe('guardrails', () => {
+  const many: RecordSet[] = Array.from({ length: 20 }, (_, i) => ({ name: `h${String(i).padStart(2, '0')}.${ZONE}`, type: 'A' as const, ttl: 300, values: [`192.0.2.${i + 1}`] }));
+
+  it.each([
+    { name: 'small change is safe', deletes: 2, healthDriven: 0, force: false, blocked: [] },
+    { name: 'deleting 80% is refused', deletes: 16, healthDriven: 0, force: false, blocked: ['too-much-change'] },
+    { name: 'deleting 80% with --force passes', deletes: 16, healthDriven: 0, force: true, blocked: [] },
+    { name: 'health-driven changes do not count', deletes: 16, healthDriven: 16, force: false, blocked: [] },
+  ])('$name', ({ deletes, healthDriven, force, blocked }) => {
+    const changes = { zone: ZONE, creates: [], updates: [], deletes: many.slice(0, deletes) };
+    const violations = checkChangeSet(changes, [soa, ...many], {
+      maxChangeShare: 0.3,
+      minRecordsForShare: 10,
+      healthDriven: new Set(many.slice(0, healthDriven).map(id)),
+    });
+    expect(blockingViolations(violations, force).map((v) => v.rule)).toEqual(blocked);
+  });
+
+  it('refuses an empty record set even with --force', () => {
+    const violations = checkChangeSet({ zone: ZONE, creates: [{ ...apiPrimary, values: [] }], updates: [], deletes: [] }, [], { maxChangeShare: 0.3, minRecordsForShare: 10, healthDriven: new Set() });
+    expect(blockingViolations(violations, true).map((v) => v.rule)).toEqual(['empty-record-set']);
+  });
+
+  it('removing an apex name server needs --force; adding one does not', () => {
+    const opts = { maxChangeShare: 0.3, minRecordsForShare: 10, healthDriven: new Set<string>() };
+    const add = checkChangeSet({ zone: ZONE, creates: [], updates: [{ before: apexNsA, after: apexNsAB }], deletes: [] }, [apexNsA], opts);
+    expect(add).toEqual([]);
+    const remove = checkChangeSet({ zone: ZONE, creates: [], updates: [{ before: apexNsAB, after: apexNsA }], deletes: [] }, [apexNsAB], opts);
+    expect(blockingViolations(remove, false).map((v) => v.rule)).toEqual(['nameserver-removal']);
+    expect(remove[0]?.message).toContain('ns1.b.net.');
+    expect(blockingViolations(remove, true)).toEqual([]);
+  });
+});
