@@ -140,9 +140,10 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
 
         await provider.applyChanges(changes, inputs.signal);
         log.info(
-          { provider: provider.name, creates: changes.creates.length, updates: changes.updates.length, deletes: changes.deletes.length, changes },
+          { provider: provider.name, creates: changes.creates.length, updates: changes.updates.length, deletes: changes.deletes.length, records: changedNames(changes) },
           `applied ${changeCount(changes)} changes`,
         );
+        log.debug({ provider: provider.name, changes }, 'applied change set');
         return done({ outcome: 'applied', ...base });
       } catch (err) {
         // Every pass re-reads and re-plans from desired state, so a failed or conflicting write
@@ -191,6 +192,12 @@ function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<RecordKey
     }
   }
   return served;
+}
+
+/** The first few changed record names, so an info line stays short for a zone of any size. */
+function changedNames(changes: ChangeSet, limit = 10): string[] {
+  const names = [...changes.creates, ...changes.updates.map((u) => u.after), ...changes.deletes].map((rs) => `${rs.name} ${rs.type}`);
+  return names.length <= limit ? names : [...names.slice(0, limit), `... and ${names.length - limit} more`];
 }
 
 function describe(err: unknown): { code: string; message: string } {

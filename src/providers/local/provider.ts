@@ -45,7 +45,8 @@ export class LocalProvider implements DnsProvider {
     this.name = options.config.name;
     this.nameserver = fqdn(options.config.nameserver);
     this.clock = options.clock;
-    this.logger = options.logger.child({ component: 'local-provider', provider: this.name });
+    // The registry's logger already carries the provider's name.
+    this.logger = options.logger.child({ component: 'local-provider' });
     this.store = new LocalStateStore({
       path: options.statePath,
       providerName: this.name,
