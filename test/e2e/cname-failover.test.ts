@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { answerValues, queryDns } from '../../src/lib/dns-query.js';
 import { exited, startCli } from '../helpers/cli.js';
 
@@ -30,15 +30,9 @@ async function startCdn(): Promise<Cdn> {
   return { server, hosts, port: (server.address() as AddressInfo).port };
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+
+/** Bounded polling for a condition the daemon reaches on its own time. */
+const WAIT = { timeout: 20_000, interval: 50 };
 
 describe('CNAME failover between two CDNs', () => {
   let dir: string;
@@ -76,10 +70,14 @@ zones:
 `,
     );
     daemon = startCli(['run', '--config', config]);
-    const listening = await until('the DNS server to listen', () => {
-      const line = daemon.lines.map((l) => JSON.parse(l) as { msg?: string; listen?: string }).find((l) => l.msg?.startsWith('DNS server listening') === true);
-      return Promise.resolve(line?.listen);
-    });
+    const listening = await vi.waitFor(
+      () => {
+        const line = daemon.lines.map((l) => JSON.parse(l) as { msg?: string; listen?: string }).find((l) => l.msg?.startsWith('DNS server listening') === true);
+        if (line?.listen === undefined) throw new Error('the DNS server is not listening yet');
+        return line.listen;
+      },
+      WAIT,
+    );
     const [host = '', port = ''] = listening.split(/:(?=\d+$)/);
     dns = { host, port: Number(port) };
   });
@@ -96,7 +94,9 @@ zones:
   const cname = async (): Promise<string | undefined> => answerValues((await queryDns(dns, 'www.example.com', 'CNAME')).packet, 'CNAME')[0];
 
   it('serves the first CDN, probed with the site name as Host', async () => {
-    await until('www to point at cdn-a', async () => ((await cname()) === 'a.cdn.test' ? true : undefined));
+    await vi.waitFor(async () => {
+      expect(await cname()).toBe('a.cdn.test');
+    }, WAIT);
     expect(cdnA.hosts.length).toBeGreaterThan(0);
     expect(new Set(cdnA.hosts)).toEqual(new Set(['www.example.com']));
   });
@@ -104,10 +104,14 @@ zones:
   it('moves to the second CDN when the first fails, and back when it recovers', async () => {
     cdnA.server.closeAllConnections();
     await new Promise((r) => cdnA.server.close(r));
-    await until('www to point at cdn-b', async () => ((await cname()) === 'b.cdn.test' ? true : undefined));
+    await vi.waitFor(async () => {
+      expect(await cname()).toBe('b.cdn.test');
+    }, WAIT);
 
     await new Promise<void>((resolve) => cdnA.server.listen(cdnA.port, '127.0.0.1', resolve));
-    await until('www to point back at cdn-a', async () => ((await cname()) === 'a.cdn.test' ? true : undefined));
+    await vi.waitFor(async () => {
+      expect(await cname()).toBe('a.cdn.test');
+    }, WAIT);
   });
 
   it('stops cleanly', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import type { Packet, StringAnswer } from 'dns-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DemoBackend } from '../../src/cli/demo/backend.js';
 import { answerValues, queryDns, rcodeName } from '../../src/lib/dns-query.js';
 import { exited, runCli, startCli } from '../helpers/cli.js';
@@ -16,15 +16,6 @@ const LAB_A = { host: '127.0.0.1', port: 15301 };
 const LAB_B = { host: '127.0.0.1', port: 15302 };
 const ZONE = 'demo.example.com';
 
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function aRecord(server: typeof LAB_A, name: string): Promise<string[]> {
   return answerValues((await queryDns(server, name, 'A')).packet, 'A');
@@ -35,6 +26,9 @@ function soaSerial(packet: Packet): number {
   if (soa?.type !== 'SOA' || soa.data.serial === undefined) throw new Error('no SOA serial');
   return soa.data.serial;
 }
+
+/** Bounded polling for a condition the daemon reaches on its own time. */
+const WAIT = { timeout: 30_000, interval: 50 };
 
 const aa = (p: Packet): boolean => ((p.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0;
 
@@ -50,7 +44,9 @@ describe('dnsquorum run --config config/demo.yaml', () => {
     daemon = startCli(['run', '--config', 'config/demo.yaml'], { env: { DNSQUORUM_STATE_DIR: stateDir } });
     // Primary is down from the start, so once quorum data is in, both providers serve the secondary.
     for (const server of [LAB_A, LAB_B]) {
-      await until('the secondary at both providers', async () => ((await aRecord(server, `api.${ZONE}`)).join() === '127.0.0.22' ? true : undefined));
+      await vi.waitFor(async () => {
+        expect(await aRecord(server, `api.${ZONE}`)).toEqual(['127.0.0.22']);
+      }, WAIT);
     }
   });
 
@@ -121,7 +117,9 @@ describe('dnsquorum run --config config/demo.yaml', () => {
     const before = soaSerial((await queryDns(LAB_A, ZONE, 'SOA')).packet);
     await primary.start();
     for (const server of [LAB_A, LAB_B]) {
-      await until('the primary at both providers', async () => ((await aRecord(server, `api.${ZONE}`)).join() === '127.0.0.21' ? true : undefined));
+      await vi.waitFor(async () => {
+        expect(await aRecord(server, `api.${ZONE}`)).toEqual(['127.0.0.21']);
+      }, WAIT);
     }
     const after = soaSerial((await queryDns(LAB_A, ZONE, 'SOA')).packet);
     expect(after).toBeGreaterThan(before);
