@@ -24,6 +24,11 @@ export interface RecordDecision {
   readonly reason: string;
   /** True when this decision changes what the record served before (lastServed). */
   readonly changes: boolean;
+  /**
+   * True when this is a health-driven move away from values that were served: it spends one unit
+   * of the record's hourly write budget once written. A record's first creation does not.
+   */
+  readonly spendsBudget: boolean;
 }
 
 export interface DesiredZoneInputs {
@@ -111,8 +116,9 @@ function decideFailover(spec: FailoverRecordSpec, inputs: DesiredZoneInputs): Re
   let choice = chooseByOverride(spec, active, drained) ?? chooseByHealth(spec, inputs, drained, last);
   choice = singleValueForCname(spec, choice);
 
-  const changes = !sameValues(choice.values, last);
-  if (changes && last !== undefined && (choice.cause === 'health' || choice.cause === 'all-down')) {
+  // A health-driven move away from what is served; a first creation or an override is not one.
+  const spendsBudget = (c: Choice): boolean => last !== undefined && (c.cause === 'health' || c.cause === 'all-down') && !sameValues(c.values, last);
+  if (last !== undefined && spendsBudget(choice)) {
     const writes = (inputs.recentWrites.get(key) ?? []).filter((t) => inputs.now - t < HOUR_MS).length;
     if (writes >= spec.failover.maxWritesPerHour) {
       choice = {
@@ -132,6 +138,7 @@ function decideFailover(spec: FailoverRecordSpec, inputs: DesiredZoneInputs): Re
     cause: choice.cause,
     reason: choice.reason,
     changes: !sameValues(choice.values, last),
+    spendsBudget: spendsBudget(choice),
   };
 }
 

@@ -24,7 +24,6 @@ export interface ReconcileLoopOptions {
   readonly intervalMs: number;
   /** Longest one pass may take; a pass is never cut short by shutdown, only by this. */
   readonly passTimeoutMs: number;
-  readonly onReport?: (report: SyncReport) => void;
 }
 
 const HOUR_MS = 3_600_000;
@@ -38,8 +37,8 @@ export class ReconcileLoop {
   private readonly wakeup = new Wakeup();
   private readonly recentWrites = new Map<RecordKey, number[]>();
   private lastHold: string | undefined;
-  private pendingReasons: string[] = [];
-  private report: SyncReport | undefined;
+  /** Why the next pass runs; a set, so triggers made while writes are held do not pile up. */
+  private readonly pendingReasons = new Set<string>();
   /** Passes in a row in which some provider failed; drives the retry backoff. */
   private failedPasses = 0;
 
@@ -47,12 +46,8 @@ export class ReconcileLoop {
 
   /** Asks for a pass as soon as the current one (if any) ends. */
   trigger(reason: string): void {
-    this.pendingReasons.push(reason);
+    this.pendingReasons.add(reason);
     this.wakeup.notify();
-  }
-
-  get lastReport(): SyncReport | undefined {
-    return this.report;
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -69,7 +64,8 @@ export class ReconcileLoop {
         logger.info('startup hold released; reconciling');
         this.lastHold = undefined;
       }
-      const reasons = this.pendingReasons.splice(0);
+      const reasons = [...this.pendingReasons];
+      this.pendingReasons.clear();
       const clean = await this.pass(reasons.length > 0 ? reasons : ['interval']);
       this.failedPasses = clean ? 0 : this.failedPasses + 1;
       await this.wakeup.wait(this.nextDelay(), signal);
@@ -108,9 +104,7 @@ export class ReconcileLoop {
         logger,
         signal: AbortSignal.timeout(this.options.passTimeoutMs),
       });
-      this.report = report;
       this.countWrites(report);
-      this.options.onReport?.(report);
       const summary = report.zones.flatMap((z) => z.providers.map((p) => `${z.zone}@${p.provider}=${p.outcome}`));
       logger.debug({ reasons, summary }, 'pass done');
       return report.zones.every((z) => z.providers.every((p) => p.outcome === 'in-sync' || p.outcome === 'applied'));
@@ -131,7 +125,7 @@ export class ReconcileLoop {
           { zone: zone.zone, record: d.name, type: d.type, pool: d.pool, values: d.values, cause: d.cause },
           `record ${d.name} ${d.type} now serves ${d.values === null ? 'nothing (removed)' : d.values.join(', ')}: ${d.reason}`,
         );
-        if (d.cause === 'health' || d.cause === 'all-down') {
+        if (d.spendsBudget) {
           const times = this.recentWrites.get(d.key) ?? [];
           times.push(now);
           this.recentWrites.set(d.key, times);

@@ -87,7 +87,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
     if (provider === undefined) throw new DnsQuorumError('DQ_INTERNAL', `zone ${zone.name} names provider ${name}, which was not built`);
     return provider;
   });
-  const started = new Map(providers.map((p) => [p.name, inputs.clock.now()]));
+  const startedAt = inputs.clock.now();
 
   const [listings, nameserverSets] = await Promise.all([
     Promise.all(providers.map((p) => readZone(p, zone.name, inputs.signal))),
@@ -111,8 +111,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
   const passes = await Promise.all(
     providers.map(async (provider, i): Promise<ProviderPass> => {
       const listing = listings[i] ?? { ok: false, error: new Error('no listing') };
-      const t0 = started.get(provider.name) ?? inputs.clock.now();
-      const done = (pass: Omit<ProviderPass, 'provider' | 'durationMs'>): ProviderPass => ({ provider: provider.name, durationMs: inputs.clock.now() - t0, ...pass });
+      const done = (pass: Omit<ProviderPass, 'provider' | 'durationMs'>): ProviderPass => ({ provider: provider.name, durationMs: inputs.clock.now() - startedAt, ...pass });
       if (!listing.ok) {
         log.warn({ provider: provider.name, err: listing.error }, 'provider could not be read; it is retried next pass and the others go on');
         return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: describe(listing.error) });

@@ -87,14 +87,15 @@ interface Case {
   readonly expectCause: string;
   readonly expectPool?: string | null;
   readonly reasonIncludes?: string;
+  readonly expectSpendsBudget?: boolean;
 }
 
 const now = clock.now();
 
 const cases: Case[] = [
-  { name: 'primary all up serves primary', states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, expectValues: ['192.0.2.10', '192.0.2.11'], expectCause: 'health', expectPool: 'primary' },
+  { name: 'primary all up serves primary (a first creation spends no budget)', states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, expectValues: ['192.0.2.10', '192.0.2.11'], expectCause: 'health', expectPool: 'primary', expectSpendsBudget: false },
   { name: 'one primary value down serves the up one', states: { '192.0.2.10': 'down', '192.0.2.11': 'up', '198.51.100.20': 'up' }, expectValues: ['192.0.2.11'], expectCause: 'health', expectPool: 'primary' },
-  { name: 'primary down fails over to secondary (pool order)', states: { '192.0.2.10': 'down', '192.0.2.11': 'down', '198.51.100.20': 'up' }, lastServed: ['192.0.2.10', '192.0.2.11'], expectValues: ['198.51.100.20'], expectCause: 'health', expectPool: 'secondary', reasonIncludes: 'pool primary out of service' },
+  { name: 'primary down fails over to secondary (pool order)', states: { '192.0.2.10': 'down', '192.0.2.11': 'down', '198.51.100.20': 'up' }, lastServed: ['192.0.2.10', '192.0.2.11'], expectValues: ['198.51.100.20'], expectCause: 'health', expectPool: 'secondary', reasonIncludes: 'pool primary out of service', expectSpendsBudget: true },
   { name: 'secondary first in order wins when both up', record: failoverRecord({ pools: [['secondary', ['198.51.100.20']], ['primary', ['192.0.2.10']]] }), states: { '192.0.2.10': 'up', '198.51.100.20': 'up' }, expectValues: ['198.51.100.20'], expectCause: 'health', expectPool: 'secondary' },
   { name: 'all down, keep-last keeps what is served', states: { '192.0.2.10': 'down', '192.0.2.11': 'down', '198.51.100.20': 'down' }, lastServed: ['198.51.100.20'], expectValues: ['198.51.100.20'], expectCause: 'all-down', reasonIncludes: 'keep-last' },
   { name: 'all down, keep-last with nothing served serves the first pool (never empty)', states: { '192.0.2.10': 'down', '192.0.2.11': 'down', '198.51.100.20': 'down' }, expectValues: ['192.0.2.10', '192.0.2.11'], expectCause: 'all-down', expectPool: 'primary' },
@@ -107,7 +108,7 @@ const cases: Case[] = [
   { name: 'write budget spent keeps what is served', record: failoverRecord({ maxWritesPerHour: 2 }), states: { '192.0.2.10': 'down', '192.0.2.11': 'down', '198.51.100.20': 'up' }, lastServed: ['192.0.2.10', '192.0.2.11'], recentWrites: [now - 10_000, now - 20_000], expectValues: ['192.0.2.10', '192.0.2.11'], expectCause: 'write-budget', reasonIncludes: '2 health-driven changes' },
   { name: 'writes older than an hour do not count against the budget', record: failoverRecord({ maxWritesPerHour: 2 }), states: { '192.0.2.10': 'down', '192.0.2.11': 'down', '198.51.100.20': 'up' }, lastServed: ['192.0.2.10', '192.0.2.11'], recentWrites: [now - 3_600_000, now - 20_000], expectValues: ['198.51.100.20'], expectCause: 'health' },
   { name: 'override forces a pool against health', states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, overrides: [override({ kind: 'force-pool', pool: 'secondary' })], expectValues: ['198.51.100.20'], expectCause: 'override', expectPool: 'secondary', reasonIncludes: 'by oncall' },
-  { name: 'override is not limited by the write budget', record: failoverRecord({ maxWritesPerHour: 1 }), states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, lastServed: ['192.0.2.10', '192.0.2.11'], recentWrites: [now - 1000], overrides: [override({ kind: 'force-pool', pool: 'secondary' })], expectValues: ['198.51.100.20'], expectCause: 'override' },
+  { name: 'override is not limited by the write budget', record: failoverRecord({ maxWritesPerHour: 1 }), states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, lastServed: ['192.0.2.10', '192.0.2.11'], recentWrites: [now - 1000], overrides: [override({ kind: 'force-pool', pool: 'secondary' })], expectValues: ['198.51.100.20'], expectCause: 'override', expectSpendsBudget: false },
   { name: 'expired override is ignored', states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, overrides: [override({ kind: 'force-pool', pool: 'secondary' }, { expiresAt: now })], expectValues: ['192.0.2.10', '192.0.2.11'], expectCause: 'health' },
   { name: 'drained value is not served', states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, overrides: [override({ kind: 'drain', value: '192.0.2.10' })], expectValues: ['192.0.2.11'], expectCause: 'health' },
   { name: 'draining a whole pool fails over', states: { '192.0.2.10': 'up', '192.0.2.11': 'up', '198.51.100.20': 'up' }, overrides: [override({ kind: 'drain', value: '192.0.2.10' }), { ...override({ kind: 'drain', value: '192.0.2.11' }), id: 'ov2' }], expectValues: ['198.51.100.20'], expectCause: 'health', reasonIncludes: 'all drained' },
@@ -131,6 +132,7 @@ describe('desiredZone: failover decisions', () => {
     expect(decision?.values === null ? null : [...(decision?.values ?? [])].sort()).toEqual(c.expectValues);
     if (c.expectPool !== undefined) expect(decision?.pool).toBe(c.expectPool);
     if (c.reasonIncludes !== undefined) expect(decision?.reason).toContain(c.reasonIncludes);
+    if (c.expectSpendsBudget !== undefined) expect(decision?.spendsBudget).toBe(c.expectSpendsBudget);
     const served = result.records.find((r) => r.name === record.name && r.type === record.type);
     if (c.expectValues === null) {
       expect(served).toBeUndefined();
