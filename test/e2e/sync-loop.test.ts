@@ -95,27 +95,27 @@ describe('ReconcileLoop', () => {
     const running = loop.run(stop.signal);
 
     // The first pass creates the record: no budget spent.
-    await vi.waitFor(async () => expect(await served()).toEqual([PRIMARY]));
+    await vi.waitFor(async () => { expect(await served()).toEqual([PRIMARY]); });
 
     setHealth(PRIMARY, 'down');
     loop.trigger('primary down');
-    await vi.waitFor(async () => expect(await served()).toEqual([SECONDARY]));
+    await vi.waitFor(async () => { expect(await served()).toEqual([SECONDARY]); });
 
     // Within the hour the budget (1) is spent: a pass runs, and the failback waits.
     clock.advance(60_000);
     setHealth(PRIMARY, 'up');
     const before = passes.mock.calls.length;
     loop.trigger('primary up');
-    await vi.waitFor(() => expect(passes.mock.calls.length).toBeGreaterThan(before));
+    await vi.waitFor(() => { expect(passes.mock.calls.length).toBeGreaterThan(before); });
     // Passes run one at a time: once the next one has started, the one for 'primary up' is done.
     loop.trigger('after primary up');
-    await vi.waitFor(() => expect(passes.mock.calls.length).toBeGreaterThan(before + 1));
+    await vi.waitFor(() => { expect(passes.mock.calls.length).toBeGreaterThan(before + 1); });
     expect(await served()).toEqual([SECONDARY]);
 
     // An hour after the failover, the budget is back and the record fails back.
     clock.advance(3_600_000);
     loop.trigger('budget renewed');
-    await vi.waitFor(async () => expect(await served()).toEqual([PRIMARY]));
+    await vi.waitFor(async () => { expect(await served()).toEqual([PRIMARY]); });
 
     stop.abort();
     await running;
