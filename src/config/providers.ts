@@ -1,9 +1,10 @@
 import type { ConfigNode, MapEntry, Position } from './positions.js';
 import { readEntries, readMap } from './reader.js';
-import type { MapView, Path, Readers } from './reader.js';
+import type { MapView, Path, Reader, Readers } from './reader.js';
+import { formatDuration } from './duration.js';
 import { readSecret } from './secrets.js';
 import type { SecretSource } from './secrets.js';
-import type { ProviderConfig } from './types.js';
+import type { ProviderConfig, Route53ProviderConfig } from './types.js';
 import { allDefined } from './util.js';
 import { checkHostName, checkHostPort, checkHttpUrl, checkZoneName } from './values.js';
 import type { Checked } from './values.js';
@@ -16,13 +17,30 @@ const PROVIDER_TYPES: readonly ProviderType[] = ['local', 'route53', 'ns1'];
 
 const KEYS_BY_TYPE: Readonly<Record<ProviderType, readonly string[]>> = {
   local: ['type', 'listen', 'nameserver'],
-  route53: ['type', 'endpoint', 'hostedZoneIds'],
+  route53: ['type', 'endpoint', 'hostedZoneIds', 'rateLimit', 'insyncTimeout', 'insyncPollInterval', 'requestTimeout', 'maxBatchRecords'],
   ns1: ['type', 'apiKey', 'endpoint'],
 };
 
 const ALL_KEYS = [...new Set(Object.values(KEYS_BY_TYPE).flat())];
 
 export const NS1_DEFAULT_ENDPOINT = 'https://api.nsone.net/v1/';
+
+/**
+ * What a route53 provider uses for the keys left out. 5 requests per second is Route53's
+ * historic account-wide limit and half of the 10 per second it allows since 2026, so it is safe
+ * under both; changes usually go INSYNC within 60 s (Route53 docs), 5 minutes leaves room.
+ */
+export const ROUTE53_DEFAULTS = {
+  rateLimit: 5,
+  insyncTimeoutMs: 5 * 60_000,
+  insyncPollIntervalMs: 2_000,
+  requestTimeoutMs: 20_000,
+  maxBatchRecords: 1000,
+} as const;
+
+/** Route53 accepts at most 1,000 ResourceRecord elements in one change request. */
+const ROUTE53_MAX_BATCH_RECORDS = 1000;
+const ROUTE53_MAX_RATE = 10_000;
 
 const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -102,12 +120,8 @@ function readProvider(readers: Readers, entry: MapEntry, path: Path, secrets: Se
       });
       return parts && { type, name, ...parts };
     }
-    case 'route53': {
-      const endpoint = view.maybe('endpoint', readers.checked(checkHttpUrl));
-      const hostedZoneIds = readHostedZoneIds(readers, view, name, references);
-      if (hostedZoneIds === undefined || (endpoint.present && endpoint.value === undefined)) return undefined;
-      return { type, name, hostedZoneIds, ...(endpoint.present && endpoint.value !== undefined ? { endpoint: endpoint.value } : {}) };
-    }
+    case 'route53':
+      return readRoute53(readers, view, name, references);
     case 'ns1': {
       const parts = allDefined({
         apiKey: view.required('apiKey', (n, p) => readSecret(readers, n, p, secrets), ': ${NS1_API_KEY} or { file: ... }'),
@@ -117,6 +131,65 @@ function readProvider(readers: Readers, entry: MapEntry, path: Path, secrets: Se
       return parts && { type, name, apiKey: parts.apiKey, endpoint: parts.endpoint.endsWith('/') ? parts.endpoint : `${parts.endpoint}/` };
     }
   }
+}
+
+/** A number of requests per second: more than 0, fractions allowed (0.5 is one every 2 s). */
+function requestRate(readers: Readers): Reader<number> {
+  return (node, path) => {
+    if (node.kind !== 'scalar') {
+      readers.reporter.report(node.pos, path, `expected a number of requests per second, found a ${node.kind === 'map' ? 'mapping' : 'list'}`);
+      return undefined;
+    }
+    if (node.unresolved) return undefined;
+    const text = typeof node.value === 'string' ? node.value.trim() : undefined;
+    const value = typeof node.value === 'number' ? node.value : node.expanded && text !== undefined && /^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
+    if (value === undefined || !Number.isFinite(value)) {
+      readers.reporter.report(node.pos, path, `expected a number of requests per second, found ${JSON.stringify(node.value)}`);
+      return undefined;
+    }
+    if (value <= 0 || value > ROUTE53_MAX_RATE) {
+      readers.reporter.report(node.pos, path, `${value} is out of range: more than 0 and at most ${ROUTE53_MAX_RATE} requests per second`);
+      return undefined;
+    }
+    return value;
+  };
+}
+
+function readRoute53(readers: Readers, view: MapView, name: string, references: HostedZoneReference[]): Route53ProviderConfig | undefined {
+  const endpoint = view.maybe('endpoint', readers.checked(checkHttpUrl));
+  const hostedZoneIds = readHostedZoneIds(readers, view, name, references);
+  const rateLimit = view.maybe('rateLimit', requestRate(readers));
+  const insyncTimeout = view.maybe('insyncTimeout', readers.duration(1_000));
+  const insyncPollInterval = view.maybe('insyncPollInterval', readers.duration(10));
+  const requestTimeout = view.maybe('requestTimeout', readers.duration(100));
+  const maxBatchRecords = view.maybe('maxBatchRecords', readers.int(1, ROUTE53_MAX_BATCH_RECORDS));
+
+  const timeoutMs = insyncTimeout.present ? insyncTimeout.value : ROUTE53_DEFAULTS.insyncTimeoutMs;
+  const pollMs = insyncPollInterval.present ? insyncPollInterval.value : ROUTE53_DEFAULTS.insyncPollIntervalMs;
+  let consistent = true;
+  if (timeoutMs !== undefined && pollMs !== undefined && pollMs >= timeoutMs) {
+    const entry = view.entry(insyncPollInterval.present ? 'insyncPollInterval' : 'insyncTimeout');
+    readers.reporter.report(
+      entry?.keyPos ?? view.pos,
+      view.at(insyncPollInterval.present ? 'insyncPollInterval' : 'insyncTimeout'),
+      `insyncPollInterval (${formatDuration(pollMs)}) must be shorter than insyncTimeout (${formatDuration(timeoutMs)})`,
+    );
+    consistent = false;
+  }
+
+  const optional = { endpoint, rateLimit, insyncTimeout, insyncPollInterval, requestTimeout, maxBatchRecords };
+  if (hostedZoneIds === undefined || !consistent || Object.values(optional).some((read) => read.present && read.value === undefined)) return undefined;
+  return {
+    type: 'route53',
+    name,
+    hostedZoneIds,
+    ...(endpoint.present && endpoint.value !== undefined ? { endpoint: endpoint.value } : {}),
+    ...(rateLimit.present && rateLimit.value !== undefined ? { rateLimit: rateLimit.value } : {}),
+    ...(insyncTimeout.present && insyncTimeout.value !== undefined ? { insyncTimeoutMs: insyncTimeout.value } : {}),
+    ...(insyncPollInterval.present && insyncPollInterval.value !== undefined ? { insyncPollIntervalMs: insyncPollInterval.value } : {}),
+    ...(requestTimeout.present && requestTimeout.value !== undefined ? { requestTimeoutMs: requestTimeout.value } : {}),
+    ...(maxBatchRecords.present && maxBatchRecords.value !== undefined ? { maxBatchRecords: maxBatchRecords.value } : {}),
+  };
 }
 
 export function readProviders(readers: Readers, node: ConfigNode | undefined, path: Path, secrets: SecretSource): ProvidersRead {

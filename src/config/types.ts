@@ -20,6 +20,16 @@ export interface Route53ProviderConfig {
   readonly name: string;
   readonly endpoint?: string;
   readonly hostedZoneIds: Readonly<Record<string, string>>;
+  /** Requests per second for the whole account; unset means ROUTE53_DEFAULTS.rateLimit. */
+  readonly rateLimit?: number;
+  /** Longest wait for a change to go INSYNC; unset means ROUTE53_DEFAULTS.insyncTimeoutMs. */
+  readonly insyncTimeoutMs?: number;
+  /** Pause between two GetChange polls; unset means ROUTE53_DEFAULTS.insyncPollIntervalMs. */
+  readonly insyncPollIntervalMs?: number;
+  /** Deadline of each API request; unset means ROUTE53_DEFAULTS.requestTimeoutMs. */
+  readonly requestTimeoutMs?: number;
+  /** ResourceRecord elements per change request (1..1000); unset means ROUTE53_DEFAULTS.maxBatchRecords. */
+  readonly maxBatchRecords?: number;
 }
 
 export interface Ns1ProviderConfig {

@@ -5,6 +5,7 @@ import { DnsQuorumError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { LocalProvider } from './local/provider.js';
 import type { DnsProvider } from './provider.js';
+import { Route53Provider } from './route53/provider.js';
 
 export interface ProviderContext {
   readonly stateDir: string;
@@ -24,10 +25,11 @@ export function createProvider(config: ProviderConfig, context: ProviderContext)
     case 'local':
       return new LocalProvider({ config, statePath: localStatePath(context.stateDir, config.name), clock: context.clock, logger });
     case 'route53':
+      return new Route53Provider({ config, clock: context.clock, logger });
     case 'ns1':
       throw new DnsQuorumError(
         'DQ_USAGE',
-        `provider ${config.name}: type ${config.type} is not available in this version of dnsquorum (only "local" is); see the README's roadmap`,
+        `provider ${config.name}: type ${config.type} is not available in this version of dnsquorum (only "local" and "route53" are); see the README's roadmap`,
       );
   }
 }

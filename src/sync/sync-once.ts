@@ -89,10 +89,13 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
   });
   const startedAt = inputs.clock.now();
 
-  const [listings, nameserverSets] = await Promise.all([
-    Promise.all(providers.map((p) => readZone(p, zone.name, inputs.signal))),
-    zone.nameservers === 'sync' ? Promise.all(providers.map((p) => settle(p.nameservers(zone.name, inputs.signal)))) : Promise.resolve([]),
-  ]);
+  let listings = await Promise.all(providers.map((p) => readZone(p, zone.name, inputs.signal)));
+  if (!inputs.dryRun) {
+    // A zone a provider does not hold yet is created first, so that its name servers (which the
+    // provider assigns on creation) are in the apex NS union from this very pass.
+    listings = await Promise.all(providers.map((p, i) => createIfMissing(p, zone.name, listings[i], inputs.signal)));
+  }
+  const nameserverSets = zone.nameservers === 'sync' ? await Promise.all(providers.map((p) => settle(p.nameservers(zone.name, inputs.signal)))) : [];
 
   const desired = desiredZone({
     zone,
@@ -117,12 +120,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
         return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: describe(listing.error) });
       }
       try {
-        let current = listing.records;
-        if (listing.zoneMissing && !inputs.dryRun) {
-          // A new zone comes with the provider's own SOA and NS: plan against what it really holds.
-          await provider.ensureZone(zone.name, inputs.signal);
-          current = await provider.listRecords(zone.name, inputs.signal);
-        }
+        const current = listing.records;
         const { changes, unmanagedKept } = diffRecords(desired.records, current, { zone: zone.name, managed: desired.managed, unmanaged: zone.unmanaged });
         const base = { changes, unmanagedKept, zoneMissing: listing.zoneMissing };
         if (changeCount(changes) === 0 && !(listing.zoneMissing && inputs.dryRun)) {
@@ -153,6 +151,21 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
     }),
   );
   return { zone: zone.name, decisions: desired.decisions, providers: passes };
+}
+
+/**
+ * Creates the zone at a provider that does not hold it, and re-reads it: a new zone comes with the
+ * provider's own SOA and NS, and the plan must be made against what it really holds. The listing
+ * keeps zoneMissing, so the report says the zone was created.
+ */
+async function createIfMissing(provider: DnsProvider, zone: string, listing: Listing | undefined, signal: AbortSignal): Promise<Listing> {
+  if (listing === undefined || !listing.ok || !listing.zoneMissing) return listing ?? { ok: false, error: new Error('no listing') };
+  try {
+    await provider.ensureZone(zone, signal);
+    return { ok: true, records: await provider.listRecords(zone, signal), zoneMissing: true };
+  } catch (err) {
+    return { ok: false, error: err };
+  }
 }
 
 async function readZone(provider: DnsProvider, zone: string, signal: AbortSignal): Promise<Listing> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordSet } from '../../src/domain/record.js';
-import { indexZones } from '../../src/providers/local/authority.js';
+import { indexZones } from '../../src/dns/authority.js';
 import { newZoneState } from '../../src/providers/local/apply.js';
-import { respond, serverFailure } from '../../src/providers/local/responder.js';
+import { respond, serverFailure } from '../../src/dns/responder.js';
 import type { LocalState } from '../../src/providers/local/state.js';
 import { buildQuery, decodeResponse } from '../helpers/dns-client.js';
 

@@ -3,7 +3,8 @@ import type { ChangeSet } from '../../domain/change-set.js';
 import { CONFIGURABLE_TYPES, compareRecordSets, fqdn, isInZone, keyOf, normalizeRecordSet, recordSetsEqual } from '../../domain/record.js';
 import type { RecordKey, RecordSet } from '../../domain/record.js';
 import { ProviderError } from '../../lib/errors.js';
-import { formatSoa, parseSoa, recordSetProblems } from './rdata.js';
+import { formatSoa, parseSoa } from '../../dns/rdata.js';
+import { recordSetProblems } from './rdata.js';
 import type { LocalZoneState } from './state.js';
 
 /**

@@ -7,7 +7,7 @@ import { ProviderError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { DnsProvider, ProviderCapabilities } from '../provider.js';
 import { applyChangeSet, newZoneState } from './apply.js';
-import { hostNameProblem } from './rdata.js';
+import { hostNameProblem } from '../../dns/rdata.js';
 import { LocalStateStore } from './state.js';
 
 export interface LocalProviderOptions {

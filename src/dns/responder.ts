@@ -1,13 +1,13 @@
 import dnsPacket from 'dns-packet';
 import type { Answer, OptAnswer } from 'dns-packet';
-import type { RecordType } from '../../domain/record.js';
+import type { RecordType } from '../domain/record.js';
 import { findZone, resolveQuestion } from './authority.js';
 import type { Placed, QueryType, ServedZones } from './authority.js';
 import { toAnswer } from './rdata.js';
 
 /**
  * One DNS message in, one DNS message out (or nothing, for messages that must not be answered).
- * Pure: no sockets and no state file; the server hands in the zones it currently serves.
+ * Pure: no sockets and no storage; the server hands in the zones it currently serves.
  */
 
 export type Transport = 'udp' | 'tcp';

@@ -1,10 +1,9 @@
-import { compareRecordSets, isInZone, normalizeRecordSet } from '../../domain/record.js';
-import type { RecordSet, RecordType } from '../../domain/record.js';
+import { compareRecordSets, isInZone, normalizeRecordSet } from '../domain/record.js';
+import type { RecordSet, RecordType } from '../domain/record.js';
 import { hostNameProblem, parseSoa, valueProblem } from './rdata.js';
-import type { LocalState } from './state.js';
 
 /**
- * Authoritative lookup over the zones of a state file, as RFC 1034 4.3.2 describes it: find the
+ * Authoritative lookup over a set of zones, as RFC 1034 4.3.2 describes it: find the
  * zone, stop at delegations, answer exact matches, follow CNAMEs inside the zone, synthesise from
  * wildcards (RFC 4592), and tell NXDOMAIN (no such name) from NODATA (the name exists, not the
  * type). Pure: the server turns the result into a packet.
@@ -41,14 +40,25 @@ function servingProblem(rs: RecordSet): string | undefined {
   return undefined;
 }
 
+/** The content of one zone as plain record sets; the apex SOA among them carries the serial. */
+export interface ZoneContent {
+  readonly records: readonly RecordSet[];
+}
+
+/** Zones to serve: zone FQDN -> its record sets (the local provider's state has this shape). */
+export interface ZoneContents {
+  readonly zones: Readonly<Record<string, ZoneContent>>;
+}
+
 /**
- * Builds the lookup structures of every zone. The provider only writes valid data, but a state
- * file can be edited by hand: whatever could not be served is reported and left out.
+ * Builds the lookup structures of every zone. Sources are meant to hold valid data only, but a
+ * state file can be edited by hand and an API fake stores what its API accepts: whatever could not
+ * be served is reported and left out.
  */
-export function indexZones(state: LocalState): { zones: Map<string, ZoneData>; problems: string[] } {
+export function indexZones(contents: ZoneContents): { zones: Map<string, ZoneData>; problems: string[] } {
   const zones = new Map<string, ZoneData>();
   const problems: string[] = [];
-  for (const [apex, content] of Object.entries(state.zones)) {
+  for (const [apex, content] of Object.entries(contents.zones)) {
     const apexProblem = hostNameProblem(apex);
     if (apexProblem !== undefined) {
       problems.push(`zone ${apex}: ${apexProblem}; zone not served`);

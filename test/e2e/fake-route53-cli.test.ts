@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { answerValues, queryDns } from '../../src/lib/dns-query.js';
+
+/** The compiled standalone fake (test/global-setup.ts builds dist/). */
+const FAKE_CLI = fileURLToPath(new URL('../../dist/fakes/route53/cli.js', import.meta.url));
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly stdout: string[];
+  readonly stderr: string[];
+}
+
+const children: ChildProcess[] = [];
+
+/** The exit code once the process has exited and its output streams are drained. */
+function closed(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null && child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('close', (code) => { resolve(code); }));
+}
+
+function startFakeCli(args: readonly string[]): Started {
+  const child = spawn(process.execPath, [FAKE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  return { child, stdout, stderr };
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+interface Announcement {
+  endpoint: string;
+  dns: string;
+  zones: { name: string; id: string; nameservers: string[] }[];
+}
+
+describe('the standalone fake Route53 (npm run fake:route53)', () => {
+  it('prints one JSON line once listening, serves API and DNS, and stops on SIGTERM', async () => {
+    const started = startFakeCli(['--zone', 'example.com', '--zone', 'Other.Example.org.', '--change-delay', '50ms']);
+    const line = await vi.waitFor(
+      () => {
+        const text = started.stdout.join('');
+        if (!text.includes('\n')) throw new Error(`no line on stdout yet; stderr: ${started.stderr.join('')}`);
+        return text.split('\n')[0] ?? '';
+      },
+      { timeout: 15_000, interval: 20 },
+    );
+    const announced = JSON.parse(line) as Announcement;
+    expect(announced.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(announced.dns).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(announced.zones.map((z) => z.name)).toEqual(['example.com.', 'other.example.org.']);
+    expect(announced.zones[0]?.id).toMatch(/^Z[A-Z0-9]{20}$/);
+    expect(announced.zones[0]?.nameservers).toHaveLength(4);
+    expect(announced.zones[0]?.nameservers[0]).toMatch(/^ns-\d+\.awsdns-\d\d\.com\.$/);
+
+    const client = new Route53Client({ endpoint: announced.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const { ChangeInfo } = await client.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: announced.zones[0]?.id,
+        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: 'www.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '192.0.2.1' }] } }] },
+      }),
+    );
+    expect(ChangeInfo?.Status).toBe('PENDING');
+    await vi.waitFor(
+      async () => {
+        expect((await client.send(new GetChangeCommand({ Id: ChangeInfo?.Id }))).ChangeInfo?.Status).toBe('INSYNC');
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    const [host = '', port = ''] = announced.dns.split(':');
+    const reply = await queryDns({ host, port: Number(port) }, 'www.example.com', 'A');
+    expect(answerValues(reply.packet, 'A')).toEqual(['192.0.2.1']);
+
+    started.child.kill('SIGTERM');
+    expect(await closed(started.child)).toBe(0);
+    expect(started.stdout.join('').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('stops on SIGINT as well', async () => {
+    const started = startFakeCli([]);
+    await vi.waitFor(
+      () => {
+        expect(started.stdout.join('')).toContain('"endpoint"');
+      },
+      { timeout: 15_000, interval: 20 },
+    );
+    started.child.kill('SIGINT');
+    expect(await closed(started.child)).toBe(0);
+  });
+
+  it.each([
+    [['--port', 'abc'], '--port: "abc" is not a port number (0-65535)'],
+    [['--dns-port', '70000'], '--dns-port: "70000" is not a port number (0-65535)'],
+    [['--change-delay', '5'], '--change-delay: duration needs a unit, e.g. 5s'],
+    [['--host', 'localhost'], '--host: "localhost" is not an IP address'],
+    [['--zone', 'a..example.com'], '--zone: a..example.com is not a valid domain name'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['stray'], 'stray'],
+  ])('refuses %j with exit code 2 and a clear message', async (args, message) => {
+    const started = startFakeCli(args);
+    expect(await closed(started.child)).toBe(2);
+    expect(started.stderr.join('')).toContain(message);
+    expect(started.stdout.join('')).toBe('');
+  });
+
+  it('answers --help on stdout', async () => {
+    const started = startFakeCli(['--help']);
+    expect(await closed(started.child)).toBe(0);
+    expect(started.stdout.join('')).toContain('--change-delay');
+  });
+});
