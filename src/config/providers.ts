@@ -4,7 +4,7 @@ import type { MapView, Path, Reader, Readers } from './reader.js';
 import { formatDuration } from './duration.js';
 import { readSecret } from './secrets.js';
 import type { SecretSource } from './secrets.js';
-import type { ProviderConfig, Route53ProviderConfig } from './types.js';
+import type { Ns1ProviderConfig, ProviderConfig, Route53ProviderConfig } from './types.js';
 import { allDefined } from './util.js';
 import { checkHostName, checkHostPort, checkHttpUrl, checkZoneName } from './values.js';
 import type { Checked } from './values.js';
@@ -18,12 +18,24 @@ const PROVIDER_TYPES: readonly ProviderType[] = ['local', 'route53', 'ns1'];
 const KEYS_BY_TYPE: Readonly<Record<ProviderType, readonly string[]>> = {
   local: ['type', 'listen', 'nameserver'],
   route53: ['type', 'endpoint', 'hostedZoneIds', 'rateLimit', 'insyncTimeout', 'insyncPollInterval', 'requestTimeout', 'maxBatchRecords'],
-  ns1: ['type', 'apiKey', 'endpoint'],
+  ns1: ['type', 'apiKey', 'endpoint', 'requestTimeout', 'maxRetries'],
 };
 
 const ALL_KEYS = [...new Set(Object.values(KEYS_BY_TYPE).flat())];
 
 export const NS1_DEFAULT_ENDPOINT = 'https://api.nsone.net/v1/';
+
+/**
+ * What an ns1 provider uses for the keys left out. Five retries outlast a short NS1 hiccup; a
+ * longer outage is left to the next pass, which re-reads and re-plans anyway.
+ */
+export const NS1_DEFAULTS = {
+  requestTimeoutMs: 20_000,
+  maxRetries: 5,
+} as const;
+
+/** More retries than this only hold a pass up: the next pass retries everything anyway. */
+const NS1_MAX_RETRIES = 20;
 
 /**
  * What a route53 provider uses for the keys left out. 5 requests per second is Route53's
@@ -122,15 +134,28 @@ function readProvider(readers: Readers, entry: MapEntry, path: Path, secrets: Se
     }
     case 'route53':
       return readRoute53(readers, view, name, references);
-    case 'ns1': {
-      const parts = allDefined({
-        apiKey: view.required('apiKey', (n, p) => readSecret(readers, n, p, secrets), ': ${NS1_API_KEY} or { file: ... }'),
-        endpoint: view.optional('endpoint', readers.checked(checkHttpUrl), NS1_DEFAULT_ENDPOINT),
-      });
-      // Relative API paths are joined onto the endpoint, which therefore ends with a slash.
-      return parts && { type, name, apiKey: parts.apiKey, endpoint: parts.endpoint.endsWith('/') ? parts.endpoint : `${parts.endpoint}/` };
-    }
+    case 'ns1':
+      return readNs1(readers, view, name, secrets);
   }
+}
+
+function readNs1(readers: Readers, view: MapView, name: string, secrets: SecretSource): Ns1ProviderConfig | undefined {
+  const parts = allDefined({
+    apiKey: view.required('apiKey', (n, p) => readSecret(readers, n, p, secrets), ': ${NS1_API_KEY} or { file: ... }'),
+    endpoint: view.optional('endpoint', readers.checked(checkHttpUrl), NS1_DEFAULT_ENDPOINT),
+  });
+  const requestTimeout = view.maybe('requestTimeout', readers.duration(100));
+  const maxRetries = view.maybe('maxRetries', readers.int(0, NS1_MAX_RETRIES));
+  if (parts === undefined || [requestTimeout, maxRetries].some((read) => read.present && read.value === undefined)) return undefined;
+  return {
+    type: 'ns1',
+    name,
+    apiKey: parts.apiKey,
+    // Relative API paths are joined onto the endpoint, which therefore ends with a slash.
+    endpoint: parts.endpoint.endsWith('/') ? parts.endpoint : `${parts.endpoint}/`,
+    ...(requestTimeout.present && requestTimeout.value !== undefined ? { requestTimeoutMs: requestTimeout.value } : {}),
+    ...(maxRetries.present && maxRetries.value !== undefined ? { maxRetries: maxRetries.value } : {}),
+  };
 }
 
 /** A number of requests per second: more than 0, fractions allowed (0.5 is one every 2 s). */

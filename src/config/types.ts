@@ -37,6 +37,10 @@ export interface Ns1ProviderConfig {
   readonly name: string;
   readonly apiKey: string;
   readonly endpoint: string;
+  /** Deadline of each API request; unset means NS1_DEFAULTS.requestTimeoutMs. */
+  readonly requestTimeoutMs?: number;
+  /** Retries of one request after a 429, a 5xx or a network error; unset means NS1_DEFAULTS.maxRetries. */
+  readonly maxRetries?: number;
 }
 
 export type ProviderConfig = LocalProviderConfig | Route53ProviderConfig | Ns1ProviderConfig;

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { ProviderConfig } from '../config/types.js';
 import type { Clock } from '../lib/clock.js';
-import { DnsQuorumError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { LocalProvider } from './local/provider.js';
+import { Ns1Provider } from './ns1/provider.js';
 import type { DnsProvider } from './provider.js';
 import { Route53Provider } from './route53/provider.js';
 
@@ -27,10 +27,7 @@ export function createProvider(config: ProviderConfig, context: ProviderContext)
     case 'route53':
       return new Route53Provider({ config, clock: context.clock, logger });
     case 'ns1':
-      throw new DnsQuorumError(
-        'DQ_USAGE',
-        `provider ${config.name}: type ${config.type} is not available in this version of dnsquorum (only "local" and "route53" are); see the README's roadmap`,
-      );
+      return new Ns1Provider({ config, clock: context.clock, logger });
   }
 }
 

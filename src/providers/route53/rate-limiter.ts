@@ -1,24 +1,10 @@
 import type { Clock } from '../../lib/clock.js';
+import { sleep } from '../../lib/backoff.js';
+import type { Sleep } from '../../lib/backoff.js';
 
-/** Waits ms milliseconds; rejects with the signal's reason when it aborts first. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export const sleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+// The sleep moved to src/lib/backoff.ts (shared with the NS1 client); re-exported for existing importers.
+export { sleep };
+export type { Sleep };
 
 export interface TokenBucketOptions {
   /** Tokens added per second: the sustained request rate. */

@@ -1,3 +1,4 @@
+import { fullJitterMs } from '../../lib/backoff.js';
 import { ProviderError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Sleep, TokenBucket } from './rate-limiter.js';
@@ -82,8 +83,7 @@ export function classifyFailure(err: unknown): FailureKind {
 /** Full-jitter exponential backoff: uniform in [0, min(cap, base·2^retryIndex)). */
 export function backoffMs(kind: Exclude<FailureKind, 'fatal'>, retryIndex: number, policy: RetryPolicy, random: () => number): number {
   const base = kind === 'throttled' ? policy.throttleBaseMs : policy.transientBaseMs;
-  const ceiling = Math.min(policy.capMs, base * 2 ** retryIndex);
-  return Math.floor(random() * ceiling);
+  return fullJitterMs(base, retryIndex, policy.capMs, random);
 }
 
 /** What the calls of one provider went through, for logs, status and tests. */
