@@ -1,5 +1,6 @@
 import type { Sleep } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
+import { settledOrAborted } from '../../lib/abort.js';
 
 /**
  * Client-side pacing from NS1's rate-limit headers, so that a 429 is the exception.
@@ -103,7 +104,7 @@ export class Ns1Pacer {
     const tail = ahead.then(() => mine);
     this.turns.set(bucket, tail);
     try {
-      await whenSettled(ahead, signal);
+      await settledOrAborted(ahead, signal);
       let waited = 0;
       for (;;) {
         const state = this.buckets.get(bucket);
@@ -143,16 +144,3 @@ export class Ns1Pacer {
   }
 }
 
-function whenSettled(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}

@@ -12,6 +12,7 @@ import { valueFromNs1, valueFromShortAnswer, valueToNs1 } from './answers.js';
 import { DEFAULT_NS1_RETRY, Ns1Client, bareName } from './client.js';
 import type { Ns1CallStats, Ns1RecordSummary, Ns1RecordWrite, Ns1RetryPolicy, Ns1Zone } from './client.js';
 import { Ns1ApiError } from './errors.js';
+import { settledOrAborted } from '../../lib/abort.js';
 
 export interface Ns1ProviderOptions {
   readonly config: Ns1ProviderConfig;
@@ -361,7 +362,7 @@ export class Ns1Provider implements DnsProvider {
     const tail = previous.then(() => mine);
     this.writeQueues.set(apex, tail);
     try {
-      await untilAborted(previous, signal);
+      await settledOrAborted(previous, signal);
       return await task();
     } finally {
       release();
@@ -445,16 +446,3 @@ function describe(rs: RecordSet | undefined): string {
   return rs === undefined ? 'nothing' : `TTL ${rs.ttl} [${rs.values.join(', ')}]`;
 }
 
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}

@@ -20,6 +20,7 @@ import type { Sleep } from './rate-limiter.js';
 import { valueFromRoute53, valueToRoute53 } from './rdata.js';
 import { DEFAULT_RETRY_POLICY, newCallStats } from './retry.js';
 import type { CallStats, RetryPolicy } from './retry.js';
+import { settledOrAborted } from '../../lib/abort.js';
 
 export interface Route53ProviderOptions {
   readonly config: Route53ProviderConfig;
@@ -513,7 +514,7 @@ export class Route53Provider implements DnsProvider {
     const tail = previous.then(() => mine);
     this.writeQueues.set(apex, tail);
     try {
-      await untilAborted(previous, signal);
+      await settledOrAborted(previous, signal);
       return await task();
     } finally {
       release();
@@ -596,16 +597,3 @@ function reasonNames(reason: ChangeBatchReason, op: RecordOp): boolean {
   return op.changes.some((c) => c.action === reason.action);
 }
 
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}

@@ -1,6 +1,7 @@
 import type { Clock } from '../../lib/clock.js';
 import { sleep } from '../../lib/backoff.js';
 import type { Sleep } from '../../lib/backoff.js';
+import { settledOrAborted } from '../../lib/abort.js';
 
 // The sleep moved to src/lib/backoff.ts (shared with the NS1 client); re-exported for existing importers.
 export { sleep };
@@ -53,7 +54,7 @@ export class TokenBucket {
     // The next caller waits for the one ahead of us too, in case we give up early.
     this.turn = ahead.then(() => mine);
     try {
-      await whenSettled(ahead, signal);
+      await settledOrAborted(ahead, signal);
       for (;;) {
         this.refill();
         if (this.tokens >= 1) {
@@ -76,16 +77,3 @@ export class TokenBucket {
   }
 }
 
-function whenSettled(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}
