@@ -1,8 +1,6 @@
-import { indexZones } from '../../dns/authority.js';
-import type { ServedZones, ZoneContents } from '../../dns/authority.js';
+import type { ZoneContents } from '../../dns/authority.js';
 import type { RecordSet } from '../../domain/record.js';
-import type { Logger } from '../../lib/logger.js';
-import type { Ns1State, StoredAnswer, StoredRecord, StoredZone } from './state.js';
+import type { StoredAnswer, StoredRecord, StoredZone } from './state.js';
 
 /**
  * What the fake's name servers answer: each NS1 record becomes one record set holding its
@@ -75,23 +73,4 @@ export function dnsContents(zones: readonly StoredZone[]): ZoneContents {
   const contents: Record<string, { records: RecordSet[] }> = {};
   for (const zone of zones) contents[`${zone.name}.`] = { records: servedZone(zone) };
   return { zones: contents };
-}
-
-/** The DNS view of the fake's state, rebuilt only after the state changed. */
-export class ServedZonesCache {
-  private built: { version: number; zones: ServedZones } | undefined;
-
-  constructor(
-    private readonly state: Ns1State,
-    private readonly logger: Logger,
-  ) {}
-
-  zones(): ServedZones {
-    if (this.built?.version !== this.state.version) {
-      const { zones, problems } = indexZones(dnsContents(this.state.allZones()));
-      for (const problem of problems) this.logger.debug(problem);
-      this.built = { version: this.state.version, zones };
-    }
-    return this.built.zones;
-  }
 }

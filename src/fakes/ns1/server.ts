@@ -10,7 +10,9 @@ import { silentLogger } from '../../lib/logger.js';
 import type { Logger } from '../../lib/logger.js';
 import { internalError, Ns1ApiError, rateLimitExceeded, unauthorized, validationFailed } from './api-error.js';
 import type { JsonValue } from './api-error.js';
-import { ServedZonesCache } from './dns-view.js';
+import { dnsContents } from './dns-view.js';
+import { MAX_BODY_BYTES, ServedZonesCache, listen, readBody } from '../common.js';
+import type { ReadBody } from '../common.js';
 import { FaultInjector } from './faults.js';
 import type { FakeNs1Faults, ServerErrorStatus } from './faults.js';
 import { isRecordWrite, matchRoute, routeName, runOperation } from './operations.js';
@@ -80,39 +82,6 @@ export interface FakeNs1Record {
   readonly ttl: number;
   /** `meta` (e.g. `{ up: false }`) is an addition to the agreed shape; present only when set. */
   readonly answers: readonly { readonly answer: readonly (string | number)[]; readonly meta?: Readonly<Record<string, JsonValue>> }[];
-}
-
-/** Bodies beyond this are refused; a record with a thousand long answers stays far below it. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-interface ReadBody {
-  readonly text: string;
-  readonly tooLarge: boolean;
-}
-
-function readBody(req: IncomingMessage): Promise<ReadBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      resolve({ text: Buffer.concat(chunks).toString('utf8'), tooLarge: size > MAX_BODY_BYTES });
-    });
-    req.on('error', reject);
-  });
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** An answer before the rate-limit headers are put on it. */
@@ -222,7 +191,7 @@ export class FakeNs1 {
     if (options.faults !== undefined) faults.set(options.faults);
     const state = new Ns1State(clock, (options.dnsServers ?? DEFAULT_DNS_SERVERS).map((s) => s.toLowerCase()));
 
-    const served = new ServedZonesCache(state, logger);
+    const served = new ServedZonesCache({ get version() { return state.version; }, contents: () => dnsContents(state.allZones()) }, logger);
     const dns = new AuthoritativeDnsServer({ listen: { host, port: options.dnsPort ?? 0 }, zones: () => served.zones(), logger, name: 'fake-ns1' });
     await dns.start();
     const http = createServer({ keepAlive: true });

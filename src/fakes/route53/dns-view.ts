@@ -1,13 +1,11 @@
 import { formatSoa, parseSoa } from '../../dns/rdata.js';
 import { isRecordType } from '../../domain/record.js';
 import type { RecordSet } from '../../domain/record.js';
-import { indexZones } from '../../dns/authority.js';
-import type { ServedZones, ZoneContents } from '../../dns/authority.js';
-import type { Logger } from '../../lib/logger.js';
+import type { ZoneContents } from '../../dns/authority.js';
 import { isInZone } from './names.js';
 import { parseCharacterStrings, routingPolicy } from './records.js';
 import type { FakeRecordSet } from './records.js';
-import type { HostedZone, Route53State } from './state.js';
+import type { HostedZone } from './state.js';
 
 /**
  * What the fake's name servers answer: every hosted zone turned into plain record sets for
@@ -95,23 +93,4 @@ export function dnsContents(zones: readonly HostedZone[]): ZoneContents {
     contents[zone.name] = { records: servedZone(zone) };
   }
   return { zones: contents };
-}
-
-/** The DNS view of the fake's state, rebuilt only after the state changed. */
-export class ServedZonesCache {
-  private built: { version: number; zones: ServedZones } | undefined;
-
-  constructor(
-    private readonly state: Route53State,
-    private readonly logger: Logger,
-  ) {}
-
-  zones(): ServedZones {
-    if (this.built?.version !== this.state.version) {
-      const { zones, problems } = indexZones(dnsContents(this.state.allZones()));
-      for (const problem of problems) this.logger.debug(problem);
-      this.built = { version: this.state.version, zones };
-    }
-    return this.built.zones;
-  }
 }

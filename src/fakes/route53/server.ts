@@ -10,7 +10,8 @@ import type { Clock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/logger.js';
 import type { Logger } from '../../lib/logger.js';
 import { ApiError, errorBody, internalFailure, invalidInput } from './api-error.js';
-import { ServedZonesCache } from './dns-view.js';
+import { dnsContents } from './dns-view.js';
+import { MAX_BODY_BYTES, ServedZonesCache, listen, readBody } from '../common.js';
 import { FaultInjector } from './faults.js';
 import type { FakeRoute53Faults } from './faults.js';
 import { escapeName } from './names.js';
@@ -59,39 +60,6 @@ export interface FakeRoute53Request {
   readonly changes?: number;
 }
 
-/** Bodies beyond this are refused: a full batch of 1,000 records at the value limit stays far below it. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-interface ReadBody {
-  readonly text: string;
-  readonly tooLarge: boolean;
-}
-
-function readBody(req: IncomingMessage): Promise<ReadBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      resolve({ text: Buffer.concat(chunks).toString('utf8'), tooLarge: size > MAX_BODY_BYTES });
-    });
-    req.on('error', reject);
-  });
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 export class FakeRoute53 {
   /** "http://127.0.0.1:PORT" */
   readonly endpoint: string;
@@ -138,7 +106,7 @@ export class FakeRoute53 {
     const faults = new FaultInjector(clock, options.random ?? Math.random);
     if (options.faults !== undefined) faults.set(options.faults);
 
-    const served = new ServedZonesCache(state, logger);
+    const served = new ServedZonesCache({ get version() { return state.version; }, contents: () => dnsContents(state.allZones()) }, logger);
     const dns = new AuthoritativeDnsServer({
       listen: { host, port: options.dnsPort ?? 0 },
       zones: () => served.zones(),
