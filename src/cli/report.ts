@@ -22,7 +22,8 @@ export function formatReport(report: SyncReport): string {
         refused: `${n} change${n === 1 ? '' : 's'} refused`,
         failed: 'failed',
       }[p.outcome];
-      lines.push(`  provider ${p.provider}: ${head}${p.zoneMissing ? ' (zone does not exist yet; created on apply)' : ''}`);
+      const zoneNote = !p.zoneMissing ? '' : p.outcome === 'applied' ? ' (zone created)' : ' (zone does not exist yet; created on apply)';
+      lines.push(`  provider ${p.provider}: ${head}${zoneNote}`);
       for (const c of p.changes.creates) lines.push(`    + ${rr(c)}`);
       for (const u of p.changes.updates) lines.push(`    ~ ${rr(u.before)}\n      => ${rr(u.after)}`);
       for (const d of p.changes.deletes) lines.push(`    - ${rr(d)}`);
