@@ -6,6 +6,7 @@ import type { CommandIo } from './commands/io.js';
 import { planCommand, planSpec, syncCommand, syncSpec } from './commands/plan.js';
 import { runCommand, runSpec } from './commands/run.js';
 import { validateCommand, validateSpec } from './commands/validate.js';
+import { verifyCommand, verifySpec } from './commands/verify.js';
 import { ConfigError, DnsQuorumError, UsageError, formatConfigIssue } from '../lib/errors.js';
 
 type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
@@ -15,6 +16,7 @@ const COMMANDS: ReadonlyMap<string, { spec: CommandSpec; run: Command }> = new M
   ['validate', { spec: validateSpec, run: validateCommand }],
   ['plan', { spec: planSpec, run: planCommand }],
   ['sync', { spec: syncSpec, run: syncCommand }],
+  ['verify', { spec: verifySpec, run: verifyCommand }],
   ['demo', { spec: demoSpec, run: demoCommand }],
 ]);
 

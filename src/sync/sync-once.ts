@@ -78,7 +78,8 @@ export async function syncOnce(inputs: SyncInputs): Promise<SyncReport> {
   return { startedAt, dryRun: inputs.dryRun, zones };
 }
 
-type Listing = { ok: true; records: RecordSet[]; zoneMissing: boolean } | { ok: false; error: unknown };
+/** What reading one provider's zone gave; shared with src/verify, which reads zones as a dry-run pass does. */
+export type Listing = { ok: true; records: RecordSet[]; zoneMissing: boolean } | { ok: false; error: unknown };
 
 async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
   const log = inputs.logger.child({ zone: zone.name });
@@ -168,7 +169,7 @@ async function createIfMissing(provider: DnsProvider, zone: string, listing: Lis
   }
 }
 
-async function readZone(provider: DnsProvider, zone: string, signal: AbortSignal): Promise<Listing> {
+export async function readZone(provider: DnsProvider, zone: string, signal: AbortSignal): Promise<Listing> {
   try {
     return { ok: true, records: await provider.listRecords(zone, signal), zoneMissing: false };
   } catch (err) {
@@ -185,7 +186,7 @@ async function settle<T>(promise: Promise<T>): Promise<T | undefined> {
   }
 }
 
-function nameserverUnion(sets: readonly (readonly string[] | undefined)[]): string[] {
+export function nameserverUnion(sets: readonly (readonly string[] | undefined)[]): string[] {
   return [...new Set(sets.flatMap((s) => s ?? []))];
 }
 
@@ -193,7 +194,7 @@ function nameserverUnion(sets: readonly (readonly string[] | undefined)[]): stri
  * What each failover record serves now, for keep-last and change detection: the first provider,
  * in the zone's order, that could be read and holds the record.
  */
-function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<RecordKey, readonly string[]> {
+export function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<RecordKey, readonly string[]> {
   const served = new Map<RecordKey, readonly string[]>();
   const failoverKeys = new Set(zone.records.filter((r) => r.kind === 'failover').map((r) => recordKey(r.name, r.type)));
   for (const listing of listings) {

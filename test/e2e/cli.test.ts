@@ -108,7 +108,7 @@ describe('validate', () => {
 });
 
 describe('every command answers --help', () => {
-  it.each(['run', 'validate', 'plan', 'sync', 'demo'])('%s --help', async (command) => {
+  it.each(['run', 'validate', 'plan', 'sync', 'verify', 'demo'])('%s --help', async (command) => {
     const result = await runCli([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: dnsquorum ${command}`);

@@ -125,6 +125,13 @@ describe('dnsquorum run --config config/demo.yaml', () => {
     expect(after).toBeGreaterThan(before);
   });
 
+  it('verify finds both providers answering the desired state, reaching local servers at their listen address', async () => {
+    const result = await runCli(['verify', '--config', 'config/demo.yaml', '--json'], { env: { DNSQUORUM_STATE_DIR: stateDir } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { consistent: boolean; serversChecked: number };
+    expect(report).toMatchObject({ consistent: true, serversChecked: 2 });
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     daemon.child.kill('SIGTERM');
     expect(await exited(daemon.child)).toBe(0);

@@ -1,0 +1,81 @@
+import { loadConfigFile } from '../../config/load.js';
+import type { HostPort, ResolvedConfig } from '../../config/types.js';
+import { fqdn } from '../../domain/record.js';
+import type { ZoneSpec } from '../../domain/zone.js';
+import { systemClock } from '../../lib/clock.js';
+import { DnsQuorumError, UsageError } from '../../lib/errors.js';
+import { silentLogger } from '../../lib/logger.js';
+import { createProviders } from '../../providers/registry.js';
+import { formatVerifyReport } from '../../verify/format.js';
+import { verifyZones } from '../../verify/verify.js';
+import type { VerifyReport } from '../../verify/verify.js';
+import { configPath, parseCommand, stringOption } from '../args.js';
+import type { CommandSpec } from '../args.js';
+import type { CommandIo } from './io.js';
+
+/** The whole run's deadline, so a stuck provider API cannot hang the command. */
+const VERIFY_DEADLINE_MS = 5 * 60_000;
+
+export const verifySpec: CommandSpec = {
+  name: 'verify',
+  summary:
+    "Asks every authoritative name server of every provider (over DNS) for every record set the zone should serve,\n" +
+    "and reports each difference per server. Servers are reached at the config's resolve: address (a local provider's\n" +
+    "own name server at its listen: address), else by the system resolver on port 53.\n" +
+    'Exit 0: consistent; 2: a server differs or does not answer; 1: error (or no provider could be read).',
+  options: {
+    zone: { type: 'string', short: 'z', valueName: 'ZONE', description: 'only this zone' },
+    json: { type: 'boolean', description: 'print the report as JSON' },
+  },
+};
+
+function selectZones(config: ResolvedConfig, zone: string | undefined): ZoneSpec[] {
+  if (zone === undefined) return [...config.zones];
+  const found = config.zones.filter((z) => z.name === fqdn(zone));
+  if (found.length === 0) throw new UsageError(`--zone ${zone}: no such zone in ${config.source} (zones: ${config.zones.map((z) => z.name).join(', ')})`);
+  return found;
+}
+
+/** 1 when no provider of any zone could be read (nothing was verified), else 0 or 2. */
+export function verifyExitCode(report: VerifyReport): number {
+  const providers = report.zones.flatMap((z) => z.providers);
+  if (providers.length > 0 && providers.every((p) => p.error !== null)) return 1;
+  return report.consistent ? 0 : 2;
+}
+
+export async function verifyCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommand(verifySpec, argv);
+  if (values.help === true) {
+    io.out(io.help(verifySpec));
+    return 0;
+  }
+  const config = await loadConfigFile(configPath(values));
+  const zones = selectZones(config, stringOption(values, 'zone'));
+  const logger = io.logger ?? silentLogger();
+  const providers = createProviders(config.providers.values(), { stateDir: config.stateDir, clock: systemClock, logger });
+  let report: VerifyReport;
+  try {
+    report = await verifyZones({ zones, providers, resolve: serverAddresses(config), clock: systemClock, logger, signal: AbortSignal.timeout(VERIFY_DEADLINE_MS) });
+  } catch (err) {
+    if (err instanceof Error && err.name === 'TimeoutError') throw new DnsQuorumError('DQ_PROVIDER_UNAVAILABLE', `verify did not finish within ${VERIFY_DEADLINE_MS / 60_000} minutes`, { cause: err });
+    throw err;
+  } finally {
+    await Promise.all([...providers.values()].map((p) => p.close()));
+  }
+  io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatVerifyReport(report));
+  return verifyExitCode(report);
+}
+
+/**
+ * Where to reach name servers: the config's `resolve:` map, plus each local provider's own name
+ * server at the address its built-in DNS server listens on (unless `resolve:` says otherwise).
+ */
+export function serverAddresses(config: ResolvedConfig): ReadonlyMap<string, HostPort> {
+  const addresses = new Map(config.resolve);
+  for (const provider of config.providers.values()) {
+    if (provider.type !== 'local' || provider.listen.port === 0) continue;
+    const host = provider.nameserver.replace(/\.$/, '');
+    if (!addresses.has(host)) addresses.set(host, provider.listen);
+  }
+  return addresses;
+}
