@@ -1,39 +1,8 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { answerValues, queryDns } from '../../src/lib/dns-query.js';
+import { announcement, closed, killFakeProcesses, startFakeProcess } from '../helpers/fake-process.js';
 
-/** The compiled standalone fake NS1 (test/global-setup.ts builds dist/). */
-const FAKE_CLI = fileURLToPath(new URL('../../dist/fakes/ns1/cli.js', import.meta.url));
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly stdout: string[];
-  readonly stderr: string[];
-}
-
-const children: ChildProcess[] = [];
-
-/** The exit code once the process has exited and its output streams are drained. */
-function closed(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null && child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('close', (code) => { resolve(code); }));
-}
-
-function startFakeCli(args: readonly string[]): Started {
-  const child = spawn(process.execPath, [FAKE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-  return { child, stdout, stderr };
-}
-
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(killFakeProcesses);
 
 interface Announcement {
   endpoint: string;
@@ -42,22 +11,10 @@ interface Announcement {
   zones: { name: string; dnsServers: string[] }[];
 }
 
-async function announcement(started: Started): Promise<Announcement> {
-  const line = await vi.waitFor(
-    () => {
-      const text = started.stdout.join('');
-      if (!text.includes('\n')) throw new Error(`no line on stdout yet; stderr: ${started.stderr.join('')}`);
-      return text.split('\n')[0] ?? '';
-    },
-    { timeout: 15_000, interval: 20 },
-  );
-  return JSON.parse(line) as Announcement;
-}
-
 describe('the standalone fake NS1 (npm run fake:ns1)', () => {
   it('prints one JSON line once listening, serves API and DNS, and stops on SIGTERM', async () => {
-    const started = startFakeCli(['--zone', 'example.com', '--zone', 'Other.Example.org', '--api-key', 'cli-key', '--rate-limit', 'put=5/10']);
-    const announced = await announcement(started);
+    const started = startFakeProcess('ns1', ['--zone', 'example.com', '--zone', 'Other.Example.org', '--api-key', 'cli-key', '--rate-limit', 'put=5/10']);
+    const announced = await announcement<Announcement>(started);
     expect(announced.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/$/);
     expect(announced.dns).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(announced.apiKey).toBe('cli-key');
@@ -90,8 +47,8 @@ describe('the standalone fake NS1 (npm run fake:ns1)', () => {
   });
 
   it('stops on SIGINT as well', async () => {
-    const started = startFakeCli(['--page-size', '10']);
-    expect((await announcement(started)).zones).toEqual([]);
+    const started = startFakeProcess('ns1', ['--page-size', '10']);
+    expect((await announcement<Announcement>(started)).zones).toEqual([]);
     started.child.kill('SIGINT');
     expect(await closed(started.child)).toBe(0);
   });
@@ -109,14 +66,14 @@ describe('the standalone fake NS1 (npm run fake:ns1)', () => {
     [['--bogus'], "Unknown option '--bogus'"],
     [['stray'], 'stray'],
   ])('refuses %j with exit code 2 and a clear message', async (args, message) => {
-    const started = startFakeCli(args);
+    const started = startFakeProcess('ns1', args);
     expect(await closed(started.child)).toBe(2);
     expect(started.stderr.join('')).toContain(message);
     expect(started.stdout.join('')).toBe('');
   });
 
   it('answers --help on stdout', async () => {
-    const started = startFakeCli(['--help']);
+    const started = startFakeProcess('ns1', ['--help']);
     expect(await closed(started.child)).toBe(0);
     expect(started.stdout.join('')).toContain('--rate-limit');
   });

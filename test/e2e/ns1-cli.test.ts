@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { answerValues, queryDns } from '../../src/lib/dns-query.js';
 import { exited, runCli } from '../helpers/cli.js';
+import { announcement, startFakeProcess } from '../helpers/fake-process.js';
 
 /** The compiled CLI, as a real process, with an ns1 provider from YAML against the fake NS1 run as its own process. */
 
@@ -42,28 +39,12 @@ interface Announcement {
   readonly apiKey: string;
 }
 
-/** Starts dist/fakes/ns1/cli.js on ephemeral ports and reads the line it announces itself with. */
-function startFake(): { child: ChildProcess; announced: Promise<Announcement> } {
-  const cli = fileURLToPath(new URL('../../dist/fakes/ns1/cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, '--port', '0', '--dns-port', '0', '--api-key', API_KEY], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const announced = new Promise<Announcement>((resolve, reject) => {
-    child.once('exit', (code) => {
-      reject(new Error(`the fake NS1 exited with ${String(code)} before announcing itself`));
-    });
-    if (child.stdout === null) return;
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      resolve(JSON.parse(line) as Announcement);
-    });
-  });
-  return { child, announced };
-}
-
 describe('dnsquorum against the standalone fake NS1 (node dist/fakes/ns1/cli.js)', () => {
   it('sync --apply creates the zone and its records, plan then exits 0, and the key is never printed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dq-ns1-cli-'));
-    const fake = startFake();
+    const fake = startFakeProcess('ns1', ['--port', '0', '--dns-port', '0', '--api-key', API_KEY]);
     try {
-      const announced = await fake.announced;
+      const announced = await announcement<Announcement>(fake);
       expect(announced.apiKey).toBe(API_KEY);
       const file = join(dir, 'dnsquorum.yaml');
       await writeFile(file, config(join(dir, 'state'), announced.endpoint));
@@ -98,9 +79,9 @@ describe('dnsquorum against the standalone fake NS1 (node dist/fakes/ns1/cli.js)
 
   it('a refused key fails the sync with exit 1 and a message that names the cause, not the key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dq-ns1-cli-key-'));
-    const fake = startFake();
+    const fake = startFakeProcess('ns1', ['--port', '0', '--dns-port', '0', '--api-key', API_KEY]);
     try {
-      const announced = await fake.announced;
+      const announced = await announcement<Announcement>(fake);
       const file = join(dir, 'dnsquorum.yaml');
       await writeFile(file, config(join(dir, 'state'), announced.endpoint));
       const wrong = 'dq-cli-wrong-key-93ab';

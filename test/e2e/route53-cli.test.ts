@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeRoute53 } from '../../src/fakes/route53/server.js';
 import { answerValues, queryDns } from '../../src/lib/dns-query.js';
-import { exited, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { announcement, closed, startFakeProcess } from '../helpers/fake-process.js';
 import { requestsOf } from './route53-harness.js';
 
 /** The compiled CLI, as a real process, with a route53 provider from YAML against the fake. */
@@ -83,9 +80,9 @@ describe('dnsquorum sync --apply with a route53 provider', () => {
 describe('dnsquorum against the standalone fake (what `npm run fake:route53` starts)', () => {
   it('sync --apply creates the records, and plan then exits 0', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dq-r53-standalone-'));
-    const fakeProcess = startFake();
+    const fakeProcess = startFakeProcess('route53', ['--port', '0', '--dns-port', '0']);
     try {
-      const announced = await fakeProcess.announced;
+      const announced = await announcement<{ endpoint: string; dns: string }>(fakeProcess);
       const file = join(dir, 'dnsquorum.yaml');
       await writeFile(file, config(join(dir, 'state'), announced.endpoint));
 
@@ -102,21 +99,8 @@ describe('dnsquorum against the standalone fake (what `npm run fake:route53` sta
       expect(answerValues(reply.packet, 'CNAME')).toEqual(['edge.example.net']);
     } finally {
       fakeProcess.child.kill('SIGTERM');
-      await exited(fakeProcess.child);
+      await closed(fakeProcess.child);
       await rm(dir, { recursive: true, force: true });
     }
   });
 });
-
-/** Starts dist/fakes/route53/cli.js on ephemeral ports and reads the line it announces itself with. */
-function startFake(): { child: ChildProcess; announced: Promise<{ endpoint: string; dns: string }> } {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../../dist/fakes/route53/cli.js', import.meta.url)), '--port', '0', '--dns-port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const announced = new Promise<{ endpoint: string; dns: string }>((resolve, reject) => {
-    child.once('exit', (code) => { reject(new Error(`the fake exited with ${String(code)} before announcing itself`)); });
-    if (child.stdout === null) return;
-    createInterface({ input: child.stdout }).once('line', (line) => { resolve(JSON.parse(line) as { endpoint: string; dns: string }); });
-  });
-  return { child, announced };
-}
