@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import pino from 'pino';
-import { createLogger } from '../../lib/logger.js';
 import { errorMessage } from '../../lib/errors.js';
+import { CliUsageError, portOption, runFakeCli } from '../cli-common.js';
 import { FakeNs1 } from './server.js';
 import type { Ns1RateLimit } from './server.js';
 
@@ -42,13 +41,6 @@ interface FakeNs1CliOptions {
   readonly rateLimits: Partial<Record<Method, Ns1RateLimit>>;
 }
 
-class CliUsageError extends Error {}
-
-function portOption(flag: string, text: string | undefined): number {
-  if (text === undefined) return 0;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) throw new CliUsageError(`${flag}: "${text}" is not a port number (0-65535)`);
-  return Number(text);
-}
 
 function rateLimitOption(text: string): [Method, Ns1RateLimit] {
   const m = /^(GET|PUT|POST|DELETE)=(\d{1,9})\/(\d{1,9})$/i.exec(text);
@@ -102,65 +94,24 @@ function parseCliArgs(argv: readonly string[]): FakeNs1CliOptions | 'help' {
   };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let options: FakeNs1CliOptions | 'help';
-  try {
-    options = parseCliArgs(argv);
-  } catch (err) {
-    if (!(err instanceof CliUsageError)) throw err;
-    process.stderr.write(`fake-ns1: ${err.message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const logger = createLogger({ destination: pino.destination(2) }).child({ component: 'fake-ns1' });
-  let fake: FakeNs1;
-  try {
-    fake = await FakeNs1.start({
-      host: options.host,
-      port: options.port,
-      dnsPort: options.dnsPort,
-      apiKey: options.apiKey,
-      rateLimits: options.rateLimits,
-      ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
-      logger,
-    });
-  } catch (err) {
-    process.stderr.write(`fake-ns1: cannot start: ${errorMessage(err)}\n`);
-    return 1;
-  }
-  let zones;
-  try {
-    zones = options.zones.map((zone) => fake.createZone(zone));
-  } catch (err) {
-    await fake.close();
-    process.stderr.write(`fake-ns1: --zone: ${errorMessage(err)}\n`);
-    return 2;
-  }
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => {
-      resolve('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      resolve('SIGINT');
-    });
-  });
-  process.stdout.write(`${JSON.stringify({ endpoint: fake.endpoint, dns: `${fake.dnsAddress.host}:${fake.dnsAddress.port}`, apiKey: fake.apiKey, zones })}\n`);
-  logger.info({ endpoint: fake.endpoint, dns: fake.dnsAddress }, 'fake NS1 listening');
-  const signal = await stopped;
-  logger.info({ signal }, 'stopping');
-  await fake.close();
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
+runFakeCli(
+  {
+    command: 'fake-ns1',
+    label: 'fake NS1',
+    usage: USAGE,
+    parse: parseCliArgs,
+    start: (options, logger) =>
+      FakeNs1.start({
+        host: options.host,
+        port: options.port,
+        dnsPort: options.dnsPort,
+        apiKey: options.apiKey,
+        rateLimits: options.rateLimits,
+        ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+        logger,
+      }),
+    createZone: (fake, zone) => fake.createZone(zone),
+    announce: (fake) => ({ apiKey: fake.apiKey }),
   },
-  (err: unknown) => {
-    process.stderr.write(`fake-ns1: ${errorMessage(err)}\n`);
-    process.exitCode = 1;
-  },
+  process.argv.slice(2),
 );

@@ -2,9 +2,8 @@
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { parseDuration } from '../../config/duration.js';
-import { createLogger } from '../../lib/logger.js';
 import { errorMessage } from '../../lib/errors.js';
-import pino from 'pino';
+import { CliUsageError, portOption, runFakeCli } from '../cli-common.js';
 import { FakeRoute53 } from './server.js';
 
 /**
@@ -34,13 +33,6 @@ interface FakeRoute53CliOptions {
   readonly zones: readonly string[];
 }
 
-class CliUsageError extends Error {}
-
-function portOption(flag: string, text: string | undefined): number {
-  if (text === undefined) return 0;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) throw new CliUsageError(`${flag}: "${text}" is not a port number (0-65535)`);
-  return Number(text);
-}
 
 /** Reads the command line; throws CliUsageError with a message saying which argument is wrong. */
 function parseCliArgs(argv: readonly string[]): FakeRoute53CliOptions | 'help' {
@@ -80,60 +72,18 @@ function parseCliArgs(argv: readonly string[]): FakeRoute53CliOptions | 'help' {
   };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let options: FakeRoute53CliOptions | 'help';
-  try {
-    options = parseCliArgs(argv);
-  } catch (err) {
-    if (!(err instanceof CliUsageError)) throw err;
-    process.stderr.write(`fake-route53: ${err.message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const logger = createLogger({ destination: pino.destination(2) }).child({ component: 'fake-route53' });
-  let fake: FakeRoute53;
-  try {
-    fake = await FakeRoute53.start({ host: options.host, port: options.port, dnsPort: options.dnsPort, changeDelayMs: options.changeDelayMs, logger });
-  } catch (err) {
-    process.stderr.write(`fake-route53: cannot start: ${errorMessage(err)}\n`);
-    return 1;
-  }
-  let zones;
-  try {
-    zones = options.zones.map((zone) => {
+runFakeCli(
+  {
+    command: 'fake-route53',
+    label: 'fake Route53',
+    usage: USAGE,
+    parse: parseCliArgs,
+    start: (options, logger) =>
+      FakeRoute53.start({ host: options.host, port: options.port, dnsPort: options.dnsPort, changeDelayMs: options.changeDelayMs, logger }),
+    createZone: (fake, zone) => {
       const { name, id, nameservers } = fake.createZone(zone);
       return { name, id, nameservers };
-    });
-  } catch (err) {
-    await fake.close();
-    process.stderr.write(`fake-route53: --zone: ${errorMessage(err)}\n`);
-    return 2;
-  }
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => {
-      resolve('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      resolve('SIGINT');
-    });
-  });
-  process.stdout.write(`${JSON.stringify({ endpoint: fake.endpoint, dns: `${fake.dnsAddress.host}:${fake.dnsAddress.port}`, zones })}\n`);
-  logger.info({ endpoint: fake.endpoint, dns: fake.dnsAddress }, 'fake Route53 listening');
-  const signal = await stopped;
-  logger.info({ signal }, 'stopping');
-  await fake.close();
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
+    },
   },
-  (err: unknown) => {
-    process.stderr.write(`fake-route53: ${errorMessage(err)}\n`);
-    process.exitCode = 1;
-  },
+  process.argv.slice(2),
 );
