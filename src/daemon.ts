@@ -4,7 +4,6 @@ import type { Logger } from './lib/logger.js';
 import { DnsQuorumError, errorMessage } from './lib/errors.js';
 import type { HealthBoard } from './quorum/health-board.js';
 import type { DnsProvider } from './providers/provider.js';
-import type { ReconcileLoop } from './sync/loop.js';
 
 /** A server the daemon starts and stops with itself (the built-in DNS servers, later the admin API). */
 export interface Service {
@@ -13,9 +12,14 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** Something that runs until its signal aborts (the probe scheduler, the reconcile loop). */
+/** Something that runs until its signal aborts (the probe scheduler, the reconciler). */
 export interface Task {
   run(signal: AbortSignal): Promise<void>;
+}
+
+/** The write side: asked for a new decision whenever health (or an override) changes. */
+export interface Reconciling extends Task {
+  trigger(reason: string): void;
 }
 
 /**
@@ -36,7 +40,7 @@ export interface DaemonParts {
   readonly board: HealthBoard;
   readonly endpointIds: readonly EndpointId[];
   readonly probes: Task;
-  readonly loop: ReconcileLoop;
+  readonly reconciler: Reconciling;
   /** How often every endpoint is re-evaluated, so that stale votes count as missing without a probe. */
   readonly evaluateEveryMs: number;
 }
@@ -84,7 +88,7 @@ export class Daemon {
         logger.error({ err, task: name }, `${name} failed: ${errorMessage(err)}; stopping`);
         stop();
       });
-    const running = Promise.all([watch('probes', this.parts.probes), watch('reconcile', this.parts.loop)]);
+    const running = Promise.all([watch('probes', this.parts.probes), watch('reconcile', this.parts.reconciler)]);
     await new Promise<void>((resolve) => {
       if (tasks.signal.aborted) resolve();
       else tasks.signal.addEventListener('abort', () => { resolve(); }, { once: true });
@@ -104,7 +108,7 @@ export class Daemon {
 
   private reevaluate(): void {
     const { changed } = this.parts.board.evaluate(this.parts.endpointIds);
-    announceChanges(this.parts.logger, changed, this.parts.loop);
+    announceChanges(this.parts.logger, changed, this.parts.reconciler);
   }
 
   private async closeAll(services: readonly Service[]): Promise<void> {
@@ -119,9 +123,9 @@ export class Daemon {
 }
 
 /** Logs each health change with its reason and asks for a reconcile pass. */
-export function announceChanges(logger: Logger, changed: ReturnType<HealthBoard['evaluate']>['changed'], loop: ReconcileLoop): void {
+export function announceChanges(logger: Logger, changed: ReturnType<HealthBoard['evaluate']>['changed'], reconciler: Pick<Reconciling, 'trigger'>): void {
   for (const h of changed) {
     logger.info({ endpoint: h.endpointId, state: h.state, reason: h.reason, insufficientVantage: h.insufficientVantage }, `endpoint ${h.endpointId} is ${h.state}: ${h.reason}`);
   }
-  if (changed.length > 0) loop.trigger(`health changed: ${changed.map((h) => `${h.endpointId}=${h.state}`).join(', ')}`);
+  if (changed.length > 0) reconciler.trigger(`health changed: ${changed.map((h) => `${h.endpointId}=${h.state}`).join(', ')}`);
 }

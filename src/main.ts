@@ -3,6 +3,10 @@
  * and wires them together. Everything else receives its collaborators.
  */
 import type { ResolvedConfig } from './config/types.js';
+import { AdminApi } from './control/api.js';
+import { Metrics } from './control/metrics.js';
+import { statusRoute } from './control/status.js';
+import type { DaemonStatusReport } from './control/status.js';
 import { Daemon } from './daemon.js';
 import type { Service } from './daemon.js';
 import { announceChanges } from './daemon.js';
@@ -11,10 +15,14 @@ import type { Logger } from './lib/logger.js';
 import { createProber } from './probe/prober.js';
 import { ProbeScheduler } from './probe/scheduler.js';
 import { LocalDnsServer } from './providers/local/server.js';
-import { createProviders, localStatePath } from './providers/registry.js';
+import { createProviders, localStatePath, nameServerAddresses } from './providers/registry.js';
 import { HealthBoard } from './quorum/health-board.js';
 import { startupHold } from './quorum/startup.js';
-import { ReconcileLoop } from './sync/loop.js';
+import { Reconciler } from './sync/reconciler.js';
+import type { AskServers } from './sync/provider-syncer.js';
+import { concurrencyLimit } from './verify/limit.js';
+import { verifyServer } from './verify/servers.js';
+import { desiredExpectations } from './verify/verify.js';
 import { endpointTargets, failoverRecords } from './sync/targets.js';
 
 export interface DaemonEnvironment {
@@ -26,6 +34,8 @@ export interface DaemonEnvironment {
 const MAX_CONCURRENT_PROBES = 512;
 /** A pass never takes longer than this; shutdown waits for the pass in flight up to here. */
 const PASS_TIMEOUT_MS = 120_000;
+/** DNS questions in flight at once, over every provider's name servers (drift checks, visibility). */
+const MAX_DNS_QUESTIONS_IN_FLIGHT = 64;
 
 export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Daemon {
   const { clock } = env;
@@ -49,7 +59,20 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     rules: (id) => checks.get(id),
   });
   const startedAt = clock.now();
-  const loop = new ReconcileLoop({
+  const resolve = nameServerAddresses(config);
+  const limit = concurrencyLimit(MAX_DNS_QUESTIONS_IN_FLIGHT);
+  const askServers: AskServers = (hosts, expectations, signal) => Promise.all(hosts.map((host) => verifyServer(host, expectations, { resolve, limit, signal })));
+  // The status closes over the daemon, which is built last; it is only read once the API is up.
+  let daemon: Daemon | undefined;
+  const status = (): DaemonStatusReport => ({
+    region: config.region,
+    state: daemon?.state ?? 'starting',
+    startedAt,
+    now: clock.now(),
+    ...reconciler.status(),
+  });
+  const metrics = new Metrics(status);
+  const reconciler = new Reconciler({
     zones: config.zones,
     providers,
     clock,
@@ -60,7 +83,10 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
       const hold = startupHold({ startedAt, warmupMs: config.cluster.warmupMs, now: clock.now(), records, health: board.snapshot() });
       return hold.hold ? hold.reason : undefined;
     },
-    intervalMs: config.sync.intervalMs,
+    sync: config.sync,
+    askServers,
+    expectations: (zone, desired) => desiredExpectations(zone, desired, []),
+    observer: metrics.sync,
     passTimeoutMs: PASS_TIMEOUT_MS,
   });
   const healthLog = logger.child({ component: 'quorum' });
@@ -70,12 +96,15 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     maxConcurrent: MAX_CONCURRENT_PROBES,
     onResult: (result) => {
       board.recordProbe(result);
-      announceChanges(healthLog, board.evaluate([result.endpointId]).changed, loop);
+      announceChanges(healthLog, board.evaluate([result.endpointId]).changed, reconciler);
     },
   });
   scheduler.setTargets(targets);
 
-  return new Daemon({
+  const api = new AdminApi({ listen: config.api.listen, token: config.api.token, routes: [statusRoute(status), metrics.route()], logger: logger.child({ component: 'api' }) });
+  services.push(api);
+
+  daemon = new Daemon({
     logger,
     clock,
     services,
@@ -83,7 +112,8 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     board,
     endpointIds: targets.map((t) => t.endpointId),
     probes: scheduler,
-    loop,
+    reconciler,
     evaluateEveryMs: 1000,
   });
+  return daemon;
 }

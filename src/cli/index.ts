@@ -5,6 +5,7 @@ import { demoCommand, demoSpec } from './commands/demo.js';
 import type { CommandIo } from './commands/io.js';
 import { planCommand, planSpec, syncCommand, syncSpec } from './commands/plan.js';
 import { runCommand, runSpec } from './commands/run.js';
+import { statusCommand, statusSpec } from './commands/status.js';
 import { validateCommand, validateSpec } from './commands/validate.js';
 import { verifyCommand, verifySpec } from './commands/verify.js';
 import { ConfigError, DnsQuorumError, UsageError, formatConfigIssue } from '../lib/errors.js';
@@ -17,6 +18,7 @@ const COMMANDS: ReadonlyMap<string, { spec: CommandSpec; run: Command }> = new M
   ['plan', { spec: planSpec, run: planCommand }],
   ['sync', { spec: syncSpec, run: syncCommand }],
   ['verify', { spec: verifySpec, run: verifyCommand }],
+  ['status', { spec: statusSpec, run: statusCommand }],
   ['demo', { spec: demoSpec, run: demoCommand }],
 ]);
 

@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import type { ZoneSpec } from '../domain/zone.js';
+import { formatDuration } from './duration.js';
 import { FILE_START } from './positions.js';
 import type { ConfigNode, MapEntry, Position } from './positions.js';
 import { readProviders } from './providers.js';
@@ -192,11 +193,28 @@ function readCluster(readers: Readers, node: ConfigNode | undefined, ownRegion: 
   return secret.present && secret.value !== undefined ? { ...parts, secret: secret.value } : parts;
 }
 
+const SYNC_DEFAULTS: SyncConfig = { intervalMs: 60_000, readIntervalMs: 15 * 60_000, visibleTimeoutMs: 5 * 60_000 };
+
 function readSync(readers: Readers, node: ConfigNode | undefined): SyncConfig | undefined {
-  if (node === undefined) return { intervalMs: 60_000 };
-  const view = readMap(readers.reporter, node, ['sync'], { allowed: ['interval'] });
-  const intervalMs = view?.optional('interval', readers.duration(1), 60_000);
-  return intervalMs === undefined ? undefined : { intervalMs };
+  if (node === undefined) return SYNC_DEFAULTS;
+  const view = readMap(readers.reporter, node, ['sync'], { allowed: ['interval', 'readInterval', 'visibleTimeout'] });
+  if (view === undefined) return undefined;
+  const intervalMs = view.optional('interval', readers.duration(1), SYNC_DEFAULTS.intervalMs);
+  // A long interval raises the default read interval with it, so that setting only interval is never an error.
+  const readFallback = Math.max(SYNC_DEFAULTS.readIntervalMs, intervalMs ?? 0);
+  const readIntervalMs = view.optional('readInterval', readers.duration(1_000), readFallback);
+  const visibleTimeoutMs = view.optional('visibleTimeout', readers.duration(1_000), SYNC_DEFAULTS.visibleTimeoutMs);
+  if (intervalMs !== undefined && readIntervalMs !== undefined && readIntervalMs < intervalMs) {
+    // Only an explicit readInterval can be shorter: the default follows interval.
+    readers.reporter.report(
+      view.entry('readInterval')?.value.pos ?? view.pos,
+      view.at('readInterval'),
+      `${formatDuration(readIntervalMs)} must not be shorter than sync.interval (${formatDuration(intervalMs)}): ` +
+        'every interval compares the name servers over DNS, every readInterval also reads the provider APIs',
+    );
+    return undefined;
+  }
+  return allDefined({ intervalMs, readIntervalMs, visibleTimeoutMs });
 }
 
 /** A route53 hostedZoneIds entry must name a zone that this provider serves. */

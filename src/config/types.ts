@@ -67,8 +67,16 @@ export interface ApiConfig {
 }
 
 export interface SyncConfig {
-  /** Reconcile every provider at least this often, even without a health change. */
+  /**
+   * Compare every provider with the desired state at least this often, even without a health
+   * change. The comparison asks the provider's name servers over DNS, which costs no API quota;
+   * the API is read only when DNS differs or readInterval has passed.
+   */
   readonly intervalMs: number;
+  /** Read every provider's records from its API at least this often, even when DNS agrees. */
+  readonly readIntervalMs: number;
+  /** After a write, how long to wait for every server of the provider to answer the new data. */
+  readonly visibleTimeoutMs: number;
 }
 
 /** The whole configuration, validated, resolved and deeply frozen. */

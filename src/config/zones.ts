@@ -10,7 +10,10 @@ import { checkRecordName, checkZoneName } from './values.js';
 
 /** Zones: their providers and records, and the rules that span several records of a zone. */
 
-const ZONE_KEYS = ['providers', 'nameservers', 'nameserverTtl', 'unmanaged', 'records'];
+const ZONE_KEYS = ['providers', 'nameservers', 'nameserverTtl', 'unmanaged', 'drift', 'maxChangeShare', 'records'];
+
+/** The default guardrail: one pass may update or delete at most 30% of a zone's record sets. */
+export const DEFAULT_MAX_CHANGE_SHARE = 0.3;
 
 export interface ZonesContext {
   /** Every key of the providers map, valid or not, so a zone is not blamed for a provider's own mistake. */
@@ -115,6 +118,39 @@ function readRecords(readers: Readers, node: ConfigNode, path: Path, context: Re
   return complete ? specs : undefined;
 }
 
+const SHARE_FORM = 'write a percentage such as 30% or a fraction such as 0.3';
+
+/**
+ * A share of a zone: "30%" or 0.3, more than 0 and at most 1 (1 = no limit). A number above 1 is
+ * refused rather than read as a percentage: "30" could as well be a typo for 0.30 as for 30%.
+ */
+function readShare(readers: Readers, node: ConfigNode, path: Path): number | undefined {
+  if (node.kind !== 'scalar') {
+    readers.reporter.report(node.pos, path, `expected a share, found ${node.kind === 'map' ? 'a mapping' : 'a list'}; ${SHARE_FORM}`);
+    return undefined;
+  }
+  if (node.unresolved) return undefined;
+  const { value } = node;
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  const percent = text === undefined ? null : /^(\d+(?:\.\d+)?)\s*%$/.exec(text);
+  let share: number | undefined;
+  if (typeof value === 'number') share = value;
+  else if (percent !== null) share = Number(percent[1]) / 100;
+  else if (text !== undefined && node.expanded && /^\d+(?:\.\d+)?$/.test(text)) share = Number(text);
+  if (share === undefined) {
+    const found = typeof value === 'string' ? `the string ${JSON.stringify(value)}` : `the ${typeof value} ${String(value)}`;
+    readers.reporter.report(node.pos, path, `expected a share, found ${found}; ${SHARE_FORM}`);
+    return undefined;
+  }
+  if (!(share > 0 && share <= 1)) {
+    const written = percent !== null ? `${percent[1] ?? ''}%` : String(share);
+    const hint = share > 1 && share <= 100 && percent === null ? ` (for ${share}% write "${share}%")` : '';
+    readers.reporter.report(node.pos, path, `${written} is out of range (more than 0%, at most 100%; 100% means no limit)${hint}`);
+    return undefined;
+  }
+  return share;
+}
+
 function readZone(readers: Readers, key: string, keyPos: Position, node: ConfigNode, path: Path, context: ZonesContext): ZoneSpec | undefined {
   const zone = checkZoneName(key);
   if (!zone.ok) readers.reporter.report(keyPos, path, zone.reason);
@@ -127,6 +163,8 @@ function readZone(readers: Readers, key: string, keyPos: Position, node: ConfigN
     nameservers,
     nameserverTtl: view.optional('nameserverTtl', readers.int(1, MAX_TTL), 3600),
     unmanaged: view.optional('unmanaged', readers.oneOf(['keep', 'delete'] as const), 'keep'),
+    drift: view.optional('drift', readers.oneOf(['repair', 'report'] as const), 'repair'),
+    maxChangeShare: view.optional('maxChangeShare', (n, p) => readShare(readers, n, p), DEFAULT_MAX_CHANGE_SHARE),
     records: view.optional('records', (n, p) => readRecords(readers, n, p, { ...context, zone: zone.ok ? zone.value : fqdn(key), nameservers }), []),
   });
   return parts;

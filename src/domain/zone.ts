@@ -90,6 +90,12 @@ export type RecordSpec = StaticRecordSpec | FailoverRecordSpec;
 /** Records found at a provider that the config does not name. */
 export type UnmanagedPolicy = 'keep' | 'delete';
 
+/**
+ * What the daemon does with a change made at a provider behind its back (drift): `repair` writes
+ * the desired state back; `report` logs and counts it and leaves it.
+ */
+export type DriftPolicy = 'repair' | 'report';
+
 export interface ZoneSpec {
   /** Zone FQDN, e.g. "example.com." */
   readonly name: string;
@@ -102,5 +108,11 @@ export interface ZoneSpec {
   readonly nameservers: 'sync' | 'manual';
   readonly nameserverTtl: number;
   readonly unmanaged: UnmanagedPolicy;
+  readonly drift: DriftPolicy;
+  /**
+   * Largest share (0..1) of the zone's record sets one pass may update or delete at a provider
+   * without --force; health-driven failover changes do not count.
+   */
+  readonly maxChangeShare: number;
   readonly records: readonly RecordSpec[];
 }

@@ -13,6 +13,16 @@ export const ERROR_CODES = {
   DQ_PLAN_UNSAFE: 'A plan was refused by a guardrail; re-run with --force if it is intended.',
   DQ_STATE_CORRUPT: 'A state file could not be read; it is left untouched for inspection.',
   DQ_PROBE_FAILED: 'A probe could not be run at all (bad target), as opposed to a failed check.',
+  DQ_API_LISTEN: 'The admin API could not listen on api.listen (address in use, or not an address of this host).',
+  DQ_API_UNAUTHORIZED: 'An admin API request had no bearer token, another scheme, or a wrong token.',
+  DQ_API_DISABLED: 'The admin API has no api.token configured, so its authenticated routes are off.',
+  DQ_API_NOT_FOUND: 'No admin API route has this path.',
+  DQ_API_METHOD: 'The admin API route does not take this method; the Allow header lists those it takes.',
+  DQ_API_BAD_REQUEST: 'An admin API request was malformed (bad JSON body, bad path encoding, bad HTTP).',
+  DQ_API_TOO_LARGE: 'An admin API request body (or its headers) was over the size limit.',
+  DQ_API_INTERNAL: 'An admin API handler failed unexpectedly; the daemon log has the details.',
+  DQ_API_UNREACHABLE: 'The CLI could not reach the admin API (nothing listening, or no answer in time).',
+  DQ_API_BAD_ANSWER: 'The admin API answered something the CLI could not understand.',
   DQ_INTERNAL: 'An unexpected condition; please report it.',
 } as const;
 

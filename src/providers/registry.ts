@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ProviderConfig } from '../config/types.js';
+import type { HostPort, ProviderConfig, ResolvedConfig } from '../config/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { LocalProvider } from './local/provider.js';
@@ -35,4 +35,19 @@ export function createProviders(configs: Iterable<ProviderConfig>, context: Prov
   const providers = new Map<string, DnsProvider>();
   for (const config of configs) providers.set(config.name, createProvider(config, context));
   return providers;
+}
+
+/**
+ * Where to reach name servers over DNS: the config's `resolve:` map, plus each local provider's
+ * own name server at the address its built-in DNS server listens on (unless `resolve:` says
+ * otherwise). Used by `verify` and by the daemon's DNS comparisons.
+ */
+export function nameServerAddresses(config: Pick<ResolvedConfig, 'resolve' | 'providers'>): ReadonlyMap<string, HostPort> {
+  const addresses = new Map(config.resolve);
+  for (const provider of config.providers.values()) {
+    if (provider.type !== 'local' || provider.listen.port === 0) continue;
+    const host = provider.nameserver.replace(/\.$/, '');
+    if (!addresses.has(host)) addresses.set(host, provider.listen);
+  }
+  return addresses;
 }

@@ -5,14 +5,18 @@ import type { Override } from '../domain/override.js';
 import { keyOf, recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
-import { DnsQuorumError, ProviderError, errorMessage } from '../lib/errors.js';
+import { DnsQuorumError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Clock } from '../lib/clock.js';
 import { desiredZone } from '../plan/desired.js';
 import type { RecordDecision } from '../plan/desired.js';
-import { diffRecords } from '../plan/diff.js';
-import { DEFAULT_GUARDRAILS, blockingViolations, checkChangeSet } from '../plan/guardrails.js';
+import { changedRecordNames } from '../plan/drift.js';
 import type { DnsProvider } from '../providers/provider.js';
+import { createIfMissing, planProvider, readZone, unsafeChanges } from './provider-plan.js';
+import type { Listing } from './provider-plan.js';
+
+export { readZone } from './provider-plan.js';
+export type { Listing } from './provider-plan.js';
 
 /**
  * What happened at one provider for one zone in one pass.
@@ -78,9 +82,6 @@ export async function syncOnce(inputs: SyncInputs): Promise<SyncReport> {
   return { startedAt, dryRun: inputs.dryRun, zones };
 }
 
-/** What reading one provider's zone gave; shared with src/verify, which reads zones as a dry-run pass does. */
-export type Listing = { ok: true; records: RecordSet[]; zoneMissing: boolean } | { ok: false; error: unknown };
-
 async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
   const log = inputs.logger.child({ zone: zone.name });
   const providers = zone.providers.map((name) => {
@@ -94,7 +95,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
   if (!inputs.dryRun) {
     // A zone a provider does not hold yet is created first, so that its name servers (which the
     // provider assigns on creation) are in the apex NS union from this very pass.
-    listings = await Promise.all(providers.map((p, i) => createIfMissing(p, zone.name, listings[i], inputs.signal)));
+    listings = await Promise.all(providers.map((p, i) => createIfMissing(p, zone.name, listings[i] ?? { ok: false, error: new Error('no listing') }, inputs.signal)));
   }
   const nameserverSets = zone.nameservers === 'sync' ? await Promise.all(providers.map((p) => settle(p.nameservers(zone.name, inputs.signal)))) : [];
 
@@ -110,7 +111,6 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
   for (const d of desired.decisions) {
     log.debug({ record: d.name, type: d.type, pool: d.pool, values: d.values, cause: d.cause, changes: d.changes }, d.reason);
   }
-  const healthDriven = new Set(desired.decisions.filter((d) => d.cause !== 'override').map((d) => d.key));
 
   const passes = await Promise.all(
     providers.map(async (provider, i): Promise<ProviderPass> => {
@@ -122,13 +122,13 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
       }
       try {
         const current = listing.records;
-        const { changes, unmanagedKept } = diffRecords(desired.records, current, { zone: zone.name, managed: desired.managed, unmanaged: zone.unmanaged });
+        const { changes, unmanagedKept } = planProvider(zone, desired, current);
         const base = { changes, unmanagedKept, zoneMissing: listing.zoneMissing };
         if (changeCount(changes) === 0 && !(listing.zoneMissing && inputs.dryRun)) {
           return done({ outcome: listing.zoneMissing ? 'applied' : 'in-sync', ...base });
         }
 
-        const blocking = blockingViolations(checkChangeSet(changes, current, { ...DEFAULT_GUARDRAILS, healthDriven }), inputs.force);
+        const blocking = unsafeChanges(zone, desired, changes, current, inputs.force);
         if (blocking.length > 0) {
           const message = blocking.map((v) => v.message).join('; ');
           log.error({ provider: provider.name, violations: blocking }, `changes refused: ${message}`);
@@ -152,30 +152,6 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
     }),
   );
   return { zone: zone.name, decisions: desired.decisions, providers: passes };
-}
-
-/**
- * Creates the zone at a provider that does not hold it, and re-reads it: a new zone comes with the
- * provider's own SOA and NS, and the plan must be made against what it really holds. The listing
- * keeps zoneMissing, so the report says the zone was created.
- */
-async function createIfMissing(provider: DnsProvider, zone: string, listing: Listing | undefined, signal: AbortSignal): Promise<Listing> {
-  if (listing === undefined || !listing.ok || !listing.zoneMissing) return listing ?? { ok: false, error: new Error('no listing') };
-  try {
-    await provider.ensureZone(zone, signal);
-    return { ok: true, records: await provider.listRecords(zone, signal), zoneMissing: true };
-  } catch (err) {
-    return { ok: false, error: err };
-  }
-}
-
-export async function readZone(provider: DnsProvider, zone: string, signal: AbortSignal): Promise<Listing> {
-  try {
-    return { ok: true, records: await provider.listRecords(zone, signal), zoneMissing: false };
-  } catch (err) {
-    if (err instanceof ProviderError && err.code === 'DQ_ZONE_NOT_FOUND') return { ok: true, records: [], zoneMissing: true };
-    return { ok: false, error: err };
-  }
 }
 
 async function settle<T>(promise: Promise<T>): Promise<T | undefined> {
@@ -209,7 +185,7 @@ export function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<Re
 
 /** The first few changed record names, so an info line stays short for a zone of any size. */
 function changedNames(changes: ChangeSet, limit = 10): string[] {
-  const names = [...changes.creates, ...changes.updates.map((u) => u.after), ...changes.deletes].map((rs) => `${rs.name} ${rs.type}`);
+  const names = changedRecordNames(changes);
   return names.length <= limit ? names : [...names.slice(0, limit), `... and ${names.length - limit} more`];
 }
 

@@ -22,6 +22,11 @@ export interface Expectation {
   readonly name: string;
   readonly type: RecordType;
   readonly expected: RecordSet | null;
+  /**
+   * The name is a delegation inside the zone (NS below the apex): its servers answer with a
+   * referral, the NS records in the authority section and AA clear, and that is the right answer.
+   */
+  readonly referral?: boolean;
 }
 
 /** What the server answered for one question, reduced to what is compared. */
@@ -44,12 +49,15 @@ export interface Difference {
   readonly message: string;
 }
 
-/** The answers of the question's own name and type (not CNAME targets, not other types), canonical. */
-export function servedAnswer(packet: Packet, name: string, type: RecordType): ServedAnswer {
+/**
+ * The answers of the question's own name and type (not CNAME targets, not other types), canonical.
+ * `section` 'authorities' reads a referral's NS records instead.
+ */
+export function servedAnswer(packet: Packet, name: string, type: RecordType, section: 'answers' | 'authorities' = 'answers'): ServedAnswer {
   const owner = fqdn(name);
   const values = new Set<string>();
   const ttls = new Set<number>();
-  for (const answer of packet.answers ?? []) {
+  for (const answer of packet[section] ?? []) {
     if (answer.type !== type || fqdn(answer.name) !== owner) continue;
     const presentation = answerPresentation(answer);
     if (presentation === undefined) continue;
@@ -67,12 +75,15 @@ const ANSWERED_RCODES = new Set(['NOERROR', 'NXDOMAIN']);
  */
 export function compareAnswer(expectation: Expectation, packet: Packet): Difference[] {
   const { name, type, expected } = expectation;
-  const got = servedAnswer(packet, name, type);
+  const authoritative = ((packet.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0;
+  // A server that also serves the child zone answers the delegation's NS itself, with AA set.
+  const referral = expectation.referral === true && !authoritative;
+  const got = servedAnswer(packet, name, type, referral ? 'authorities' : 'answers');
   const want = expected === null ? null : { ttl: expected.ttl, values: [...expected.values].sort() };
   const diff = (kind: DifferenceKind, message: string): Difference => ({ kind, name, type, expected: want, got, message });
 
   if (!ANSWERED_RCODES.has(got.rcode)) return [diff('rcode', `answered ${got.rcode}`)];
-  if (((packet.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) === 0) {
+  if (!authoritative && !referral) {
     return [diff('not-authoritative', `answered ${got.rcode} without the AA flag: the server is not authoritative for the zone`)];
   }
 

@@ -1,6 +1,3 @@
-import { lookup as systemLookup } from 'node:dns/promises';
-import { isIPv6 } from 'node:net';
-import type { RecordType as PacketRecordType } from 'dns-packet';
 import type { HostPort } from '../config/types.js';
 import type { HealthView } from '../domain/health.js';
 import type { Override } from '../domain/override.js';
@@ -8,28 +5,24 @@ import { compareRecordSets, fqdn, keyOf, recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
-import { queryDns } from '../lib/dns-query.js';
-import type { DnsReply } from '../lib/dns-query.js';
-import { DnsQuorumError, ProviderError, errorMessage } from '../lib/errors.js';
+import { DnsQuorumError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { desiredZone } from '../plan/desired.js';
+import type { DesiredZone } from '../plan/desired.js';
 import type { DnsProvider } from '../providers/provider.js';
 import { lastServed, nameserverUnion, readZone } from '../sync/sync-once.js';
 import type { Listing } from '../sync/sync-once.js';
-import { compareAnswer } from './compare.js';
-import type { Difference, Expectation } from './compare.js';
+import type { Expectation } from './compare.js';
+import { checkDelegation, systemParentNameservers } from './delegation-check.js';
+import type { ParentNameserverLookup } from './delegation-check.js';
+import type { DelegationCheck } from './delegation.js';
 import { concurrencyLimit } from './limit.js';
+import type { ConcurrencyLimit } from './limit.js';
+import { verifyServer } from './servers.js';
+import type { ServerQueryOptions, ServerVerification } from './servers.js';
 
-/** One authoritative name server of one provider, and how it answered. */
-export interface ServerVerification {
-  /** The name server's host name as the provider names it (FQDN). */
-  readonly host: string;
-  /** "ip:port" it was asked at; null when its address could not be found. */
-  readonly address: string | null;
-  /** Questions it answered and that were compared. */
-  readonly checked: number;
-  readonly differences: readonly Difference[];
-}
+export type { ServerVerification } from './servers.js';
+export type { DelegationCheck, DelegationStatus, ParentServerAnswer } from './delegation.js';
 
 export interface ProviderVerification {
   readonly provider: string;
@@ -41,15 +34,18 @@ export interface ProviderVerification {
 
 export interface ZoneVerification {
   readonly zone: string;
+  /** Every provider was read, every one of its servers answered the desired state, and the delegation is not incomplete. */
   readonly consistent: boolean;
   readonly providers: readonly ProviderVerification[];
+  /** Whether the parent zone delegates the zone to every provider's name servers. */
+  readonly delegation: DelegationCheck;
 }
 
 /** Plain data, JSON-serialisable. */
 export interface VerifyReport {
   readonly startedAt: number;
   readonly durationMs: number;
-  /** Every provider was read and every one of its servers answered the desired state. */
+  /** Every zone is consistent. */
   readonly consistent: boolean;
   /** Servers that answered at least one question. */
   readonly serversChecked: number;
@@ -58,6 +54,8 @@ export interface VerifyReport {
 
 export interface VerifyInputs {
   readonly zones: readonly ZoneSpec[];
+  /** Every zone of the config, among which a zone's parent is looked for first; `zones` when absent. */
+  readonly allZones?: readonly ZoneSpec[];
   readonly providers: ReadonlyMap<string, DnsProvider>;
   /** Host name (lowercase, no trailing dot) -> where to ask it instead of the system resolver (config `resolve`). */
   readonly resolve: ReadonlyMap<string, HostPort>;
@@ -71,17 +69,21 @@ export interface VerifyInputs {
   readonly maxInFlight?: number;
   /** Finds a host's address when `resolve` does not name it; dns.lookup by default. */
   readonly lookup?: (host: string) => Promise<string>;
+  /**
+   * The NS of a parent zone that is not in the config, for the delegation check: the system
+   * resolver when absent; null switches that part of the check off ('not-checked').
+   */
+  readonly parentNameservers?: ParentNameserverLookup | null;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly signal: AbortSignal;
 }
 
-const DNS_PORT = 53;
-
 /**
  * Asks every authoritative name server of every provider of each zone for every record set the
  * zone should serve (computed exactly as a dry-run pass computes it) and reports each difference
- * per server. Provider APIs are only read, never written.
+ * per server; then asks the parent zone's servers whether they delegate the zone to every
+ * provider's name servers. Provider APIs are only read, never written.
  */
 export async function verifyZones(inputs: VerifyInputs): Promise<VerifyReport> {
   const startedAt = inputs.clock.now();
@@ -98,9 +100,7 @@ export async function verifyZones(inputs: VerifyInputs): Promise<VerifyReport> {
   };
 }
 
-type Limit = ReturnType<typeof concurrencyLimit>;
-
-async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Limit): Promise<ZoneVerification> {
+async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: ConcurrencyLimit): Promise<ZoneVerification> {
   const log = inputs.logger.child({ zone: zone.name });
   const providers = zone.providers.map((name) => {
     const provider = inputs.providers.get(name);
@@ -113,19 +113,32 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Limit): P
   ]);
   inputs.signal.throwIfAborted();
 
+  const own = nameserverSets.map((s) => (s.ok ? s.hosts : undefined));
   const desired = desiredZone({
     zone,
     health: inputs.health ?? new Map(),
     overrides: inputs.overrides ?? [],
     lastServed: lastServed(zone, listings),
     recentWrites: inputs.recentWrites ?? new Map(),
-    ...(zone.nameservers === 'sync' ? { apexNameservers: nameserverUnion(nameserverSets.map((s) => (s.ok ? s.hosts : undefined))) } : {}),
+    ...(zone.nameservers === 'sync' ? { apexNameservers: nameserverUnion(own) } : {}),
     now: inputs.clock.now(),
   });
-  const desiredKeys = new Set(desired.records.map(keyOf));
-  const absent = new Set([...desired.managed].filter((k) => !desiredKeys.has(k)));
 
-  const results = await Promise.all(
+  const serverOptions: ServerQueryOptions = {
+    resolve: inputs.resolve,
+    limit,
+    signal: inputs.signal,
+    ...(inputs.lookup === undefined ? {} : { lookup: inputs.lookup }),
+    ...(inputs.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: inputs.queryTimeoutMs }),
+  };
+  const delegation = checkDelegation(zone, nameserverUnion(own), {
+    ...serverOptions,
+    zones: inputs.allZones ?? inputs.zones,
+    providers: inputs.providers,
+    parentNameservers: inputs.parentNameservers === undefined ? systemParentNameservers() : inputs.parentNameservers,
+  });
+
+  const results = Promise.all(
     providers.map(async (provider, i): Promise<ProviderVerification> => {
       const listing: Listing = listings[i] ?? { ok: false, error: new Error('no listing') };
       const nameservers = nameserverSets[i] ?? { ok: false, error: new Error('no name servers') };
@@ -136,8 +149,8 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Limit): P
         log.warn({ provider: provider.name, error }, 'provider could not be read; its servers are not asked');
         return { ...base, error, servers: [] };
       }
-      const expectations = expectationsFor(zone, desired.records, absent, listing.records);
-      const servers = await Promise.all(nameservers.hosts.map((host) => verifyServer(host, expectations, inputs, limit)));
+      const expectations = desiredExpectations(zone, desired, listing.records);
+      const servers = await Promise.all(nameservers.hosts.map((host) => verifyServer(host, expectations, serverOptions)));
       for (const server of servers) {
         for (const d of server.differences) log.info({ provider: provider.name, server: server.host, address: server.address, record: d.name, type: d.type, kind: d.kind }, d.message);
       }
@@ -145,8 +158,11 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Limit): P
     }),
   );
 
-  const consistent = results.every((p) => p.error === null && p.servers.every((s) => s.differences.length === 0));
-  return { zone: zone.name, consistent, providers: results };
+  const [checked, delegationCheck] = await Promise.all([results, delegation]);
+  if (delegationCheck.status === 'incomplete') log.info({ parent: delegationCheck.parent, missing: delegationCheck.missing }, delegationCheck.message);
+  else log.debug({ parent: delegationCheck.parent, status: delegationCheck.status }, delegationCheck.message);
+  const serversAgree = checked.every((p) => p.error === null && p.servers.every((s) => s.differences.length === 0));
+  return { zone: zone.name, consistent: serversAgree && delegationCheck.status !== 'incomplete', providers: checked, delegation: delegationCheck };
 }
 
 type NameserverRead = { ok: true; hosts: string[] } | { ok: false; error: unknown };
@@ -168,90 +184,27 @@ function listingFailure(provider: DnsProvider, zone: string, listing: Listing): 
 /**
  * The questions for one provider's servers: the apex NS first (it doubles as the reachability
  * probe), then every desired record set, then the managed keys that must be absent. The apex NS
- * is expected as desired when the zone syncs it, else as the provider itself lists it.
+ * is expected as desired when the zone syncs it, else as the provider lists it (`listed`; with
+ * listed = [] it is asked only when desired holds it). NS record sets below the apex are
+ * delegations, which the zone's servers answer with a referral.
  */
-function expectationsFor(zone: ZoneSpec, records: readonly RecordSet[], absent: ReadonlySet<RecordKey>, listed: readonly RecordSet[]): Expectation[] {
+export function desiredExpectations(zone: ZoneSpec, desired: DesiredZone, listed: readonly RecordSet[]): Expectation[] {
+  const desiredKeys = new Set(desired.records.map(keyOf));
   const apexKey = recordKey(zone.name, 'NS');
-  const apexNs = records.find((r) => keyOf(r) === apexKey) ?? listed.find((r) => keyOf(r) === apexKey);
+  const apexNs = desired.records.find((r) => keyOf(r) === apexKey) ?? listed.find((r) => keyOf(r) === apexKey);
   const first: Expectation[] = apexNs === undefined ? [] : [{ name: apexNs.name, type: 'NS', expected: apexNs }];
-  const rest = records.filter((r) => keyOf(r) !== apexKey).map((r): Expectation => ({ name: r.name, type: r.type, expected: r }));
+  const rest = desired.records
+    .filter((r) => keyOf(r) !== apexKey)
+    .sort(compareRecordSets)
+    .map((r): Expectation => (r.type === 'NS' ? { name: r.name, type: r.type, expected: r, referral: true } : { name: r.name, type: r.type, expected: r }));
   // Only failover records can be absent (fail-closed); the apex NS is managed only when desired.
-  const gone = zone.records.filter((r) => absent.has(recordKey(r.name, r.type))).map((r): Expectation => ({ name: r.name, type: r.type, expected: null }));
-  return [...first, ...rest.sort(compareRecordSets), ...gone];
-}
-
-async function verifyServer(host: string, expectations: readonly Expectation[], inputs: VerifyInputs, limit: Limit): Promise<ServerVerification> {
-  let server: HostPort;
-  try {
-    server = await addressOf(host, inputs);
-  } catch (err) {
-    inputs.signal.throwIfAborted();
-    const [first] = expectations;
-    const differences: Difference[] =
-      first === undefined ? [] : [{ kind: 'unreachable', name: first.name, type: first.type, expected: null, got: null, message: `cannot find the address of ${host}: ${errorMessage(err)}` }];
-    return { host, address: null, checked: 0, differences };
-  }
-  const address = isIPv6(server.host) ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-  const [probe, ...rest] = expectations;
-  if (probe === undefined) return { host, address, checked: 0, differences: [] };
-
-  // A dead server costs one timeout, not one per question.
-  const first = await ask(server, address, probe, inputs, limit);
-  if (first.unanswered) return { host, address, checked: 0, differences: first.differences };
-  const others = await Promise.all(rest.map((e) => ask(server, address, e, inputs, limit)));
-  const all = [first, ...others];
-  return { host, address, checked: all.filter((r) => !r.unanswered).length, differences: all.flatMap((r) => r.differences) };
-}
-
-function addressOf(host: string, inputs: VerifyInputs): Promise<HostPort> {
-  const key = host.toLowerCase().replace(/\.$/, '');
-  const mapped = inputs.resolve.get(key);
-  if (mapped !== undefined) return Promise.resolve(mapped);
-  const lookup = inputs.lookup ?? (async (h: string) => (await systemLookup(h)).address);
-  return lookup(key).then((ip) => ({ host: ip, port: DNS_PORT }));
-}
-
-interface Asked {
-  readonly unanswered: boolean;
-  readonly differences: Difference[];
-}
-
-async function ask(server: HostPort, address: string, expectation: Expectation, inputs: VerifyInputs, limit: Limit): Promise<Asked> {
-  const timeoutMs = inputs.queryTimeoutMs ?? 2000;
-  let reply: DnsReply;
-  try {
-    reply = await limit(() => queryWithOneRetry(server, expectation, timeoutMs, inputs.signal));
-  } catch (err) {
-    inputs.signal.throwIfAborted();
-    const kind = isTimeout(err) ? 'timeout' : 'unreachable';
-    const message = kind === 'timeout' ? `no answer from ${address} within ${timeoutMs} ms (asked twice)` : `cannot ask ${address}: ${errorMessage(err)}`;
-    return { unanswered: true, differences: [{ kind, name: expectation.name, type: expectation.type, expected: expectedOf(expectation), got: null, message }] };
-  }
-  return { unanswered: false, differences: compareAnswer(expectation, reply.packet) };
-}
-
-/** A lost UDP datagram is not an inconsistency: a question that timed out is asked once more. */
-async function queryWithOneRetry(server: HostPort, expectation: Expectation, timeoutMs: number, signal: AbortSignal): Promise<DnsReply> {
-  const type = expectation.type as PacketRecordType;
-  try {
-    return await queryDns(server, expectation.name, type, { timeoutMs, signal });
-  } catch (err) {
-    if (signal.aborted || !isTimeout(err)) throw err;
-    return queryDns(server, expectation.name, type, { timeoutMs, signal });
-  }
-}
-
-function expectedOf(expectation: Expectation): Difference['expected'] {
-  return expectation.expected === null ? null : { ttl: expectation.expected.ttl, values: expectation.expected.values };
-}
-
-/** queryDns rejects with the timeout signal's reason (a TimeoutError) as the cause when no answer came in time. */
-function isTimeout(err: unknown): boolean {
-  const cause = err instanceof Error ? err.cause : undefined;
-  return typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'TimeoutError';
+  const gone = zone.records
+    .filter((r) => desired.managed.has(recordKey(r.name, r.type)) && !desiredKeys.has(recordKey(r.name, r.type)))
+    .map((r): Expectation => ({ name: r.name, type: r.type, expected: null }));
+  return [...first, ...rest, ...gone];
 }
 
 function describe(err: unknown): { code: string; message: string } {
-  if (err instanceof ProviderError || err instanceof DnsQuorumError) return { code: err.code, message: err.message };
+  if (err instanceof DnsQuorumError) return { code: err.code, message: err.message };
   return { code: 'DQ_INTERNAL', message: errorMessage(err) };
 }

@@ -7,6 +7,7 @@ import { REPO, runCli } from '../helpers/cli.js';
 const labConfig = (stateDir: string): string => `
 region: test
 stateDir: ${stateDir}
+api: { listen: 127.0.0.1:0 }
 providers:
   lab-a: { type: local, listen: 127.0.0.1:1, nameserver: ns1.lab-a.example.net. }
   lab-b: { type: local, listen: 127.0.0.1:2, nameserver: ns1.lab-b.example.net. }

@@ -50,6 +50,7 @@ describe('CNAME failover between two CDNs', () => {
       config,
       `region: test
 stateDir: ${join(dir, 'state')}
+api: { listen: 127.0.0.1:0 }
 resolve:
   a.cdn.test: 127.0.0.1:${cdnA.port}
   b.cdn.test: 127.0.0.1:${cdnB.port}

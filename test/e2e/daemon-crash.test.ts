@@ -24,6 +24,7 @@ function config(stateDir: string, round: number): string {
   const records = Array.from({ length: hostsIn(round) }, (_, i) => `      h${i}: { type: A, ttl: 300, value: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} }`);
   return `region: test
 stateDir: ${stateDir}
+api: { listen: 127.0.0.1:0 }
 sync: { interval: 1h }
 providers:
   lab: { type: local, listen: 127.0.0.1:0, nameserver: ns1.lab.example.net. }

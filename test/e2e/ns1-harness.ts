@@ -104,7 +104,7 @@ export function hostRecords(zone: string, count: number, prefix = 'host'): Stati
 }
 
 export function zoneSpec(name: string, records: StaticRecordSpec[], overrides: Partial<ZoneSpec> = {}): ZoneSpec {
-  return { name, providers: ['ns1'], nameservers: 'sync', nameserverTtl: 3600, unmanaged: 'delete', records, ...overrides };
+  return { name, providers: ['ns1'], nameservers: 'sync', nameserverTtl: 3600, unmanaged: 'delete', drift: 'repair', maxChangeShare: 0.3, records, ...overrides };
 }
 
 export function pass(h: Ns1Harness, zone: ZoneSpec, dryRun: boolean, logger: Logger = silentLogger()): Promise<SyncReport> {

@@ -52,7 +52,7 @@ describe('route53 through syncOnce', () => {
       staticRecord(name, 'MX', ['10 mx1.example.net.', '20 mx2.example.net.']),
       staticRecord(name, 'CAA', ['0 issue "letsencrypt.org"']),
     ];
-    const zone: ZoneSpec = { name, providers: ['r53'], nameservers: 'sync', nameserverTtl: 3600, unmanaged: 'delete', records };
+    const zone: ZoneSpec = { name, providers: ['r53'], nameservers: 'sync', nameserverTtl: 3600, unmanaged: 'delete', drift: 'repair', maxChangeShare: 0.3, records };
 
     const first = await pass(h, zone, false);
     expect(outcome(first), JSON.stringify(first.zones[0]?.providers[0]?.error)).toBe('applied');
@@ -82,6 +82,8 @@ describe('route53 through syncOnce', () => {
       nameservers: 'manual',
       nameserverTtl: 172800,
       unmanaged: 'keep',
+      drift: 'repair',
+      maxChangeShare: 0.3,
       records: [staticRecord(`api.${h.zone}`, 'A', ['192.0.2.10']), staticRecord(`txt.${h.zone}`, 'TXT', ['hello world'])],
     };
     expect(outcome(await pass(h, zone, false))).toBe('applied');

@@ -24,6 +24,8 @@ describe('config/example.yaml', () => {
 
     const main = zone(config.zones, 'example.com.');
     expect(main?.providers).toEqual(['r53', 'ns1']);
+    expect(main).toMatchObject({ drift: 'repair', maxChangeShare: 0.3 });
+    expect(config.sync).toEqual({ intervalMs: 60_000, readIntervalMs: 900_000, visibleTimeoutMs: 300_000 });
     const failovers = main?.records.filter((r) => r.kind === 'failover').map((r) => `${r.name} ${r.type}`);
     expect(failovers).toEqual(['api.example.com. A', 'www.example.com. CNAME', 'smtp.example.com. A']);
     const www = main?.records.find((r) => r.name === 'www.example.com.');

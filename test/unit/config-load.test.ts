@@ -54,7 +54,7 @@ describe('defaults', () => {
     expect(config.resolve.size).toBe(0);
     expect(config.api).toEqual({ listen: { host: '127.0.0.1', port: 8053 } });
     expect(config.cluster).toEqual({ peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000 });
-    expect(config.sync).toEqual({ intervalMs: 60_000 });
+    expect(config.sync).toEqual({ intervalMs: 60_000, readIntervalMs: 900_000, visibleTimeoutMs: 300_000 });
     expect(config.providers.get('lab')).toEqual({
       type: 'local',
       name: 'lab',
@@ -62,7 +62,7 @@ describe('defaults', () => {
       nameserver: 'ns1.example.com.',
     });
     const z = zone(config, 'example.com.');
-    expect(z).toMatchObject({ providers: ['lab'], nameservers: 'sync', nameserverTtl: 3600, unmanaged: 'keep' });
+    expect(z).toMatchObject({ providers: ['lab'], nameservers: 'sync', nameserverTtl: 3600, unmanaged: 'keep', drift: 'repair', maxChangeShare: 0.3 });
     expect(staticRecord(z, 'www.example.com.', 'A')).toEqual({ kind: 'static', name: 'www.example.com.', type: 'A', ttl: 300, values: ['192.0.2.1'] });
     expect(failoverRecord(z, 'api.example.com.', 'A').failover).toEqual({
       check: {
@@ -106,6 +106,7 @@ describe('resolution and normalisation', () => {
     ]);
     expect(config.api.listen).toEqual({ host: '::1', port: 0 });
     expect(config.cluster).toMatchObject({ quorum: 3, staleAfterMs: 90_000, warmupMs: 0, secret: 'cluster-secret-value' });
+    expect(config.sync).toEqual({ intervalMs: 30_000, readIntervalMs: 600_000, visibleTimeoutMs: 120_000 });
     expect(config.providers.get('r53')).toEqual({
       type: 'route53',
       name: 'r53',
@@ -115,7 +116,7 @@ describe('resolution and normalisation', () => {
     expect(config.providers.get('bare53')).toEqual({ type: 'route53', name: 'bare53', hostedZoneIds: {} });
 
     const z = zone(config, 'example.com.');
-    expect(z).toMatchObject({ nameservers: 'manual', nameserverTtl: 86400, unmanaged: 'delete' });
+    expect(z).toMatchObject({ nameservers: 'manual', nameserverTtl: 86400, unmanaged: 'delete', drift: 'report', maxChangeShare: 0.125 });
     expect(staticRecord(z, 'example.com.', 'NS').values).toEqual(['ns-1.awsdns-01.org.', 'ns-2.awsdns-02.co.uk.']);
     expect(staticRecord(z, 'example.com.', 'MX').values).toEqual(['10 mail.example.com.', '0 .']);
     expect(staticRecord(z, 'example.com.', 'CAA').values).toEqual(['0 issue "letsencrypt.org"']);
@@ -235,6 +236,72 @@ describe('region and cluster', () => {
     const issues = issuesOf(text, { S: 's' });
     expect(issues).toHaveLength(1);
     expect(issues[0]).toContain(reason);
+  });
+});
+
+describe('sync timing', () => {
+  it.each([
+    ['{ interval: 30s }', { intervalMs: 30_000, readIntervalMs: 900_000, visibleTimeoutMs: 300_000 }],
+    // The default readInterval follows a longer interval, so setting interval alone is never an error.
+    ['{ interval: 30m }', { intervalMs: 1_800_000, readIntervalMs: 1_800_000, visibleTimeoutMs: 300_000 }],
+    ['{ interval: 1m, readInterval: 1m, visibleTimeout: 1s }', { intervalMs: 60_000, readIntervalMs: 60_000, visibleTimeoutMs: 1_000 }],
+    ['{ readInterval: 1h, visibleTimeout: 10m }', { intervalMs: 60_000, readIntervalMs: 3_600_000, visibleTimeoutMs: 600_000 }],
+    ['{ readInterval: "${R}" }', { intervalMs: 60_000, readIntervalMs: 120_000, visibleTimeoutMs: 300_000 }],
+  ])('sync: %s resolves to %j', (sync, expected) => {
+    expect(parseConfigText(`region: r\nsync: ${sync}\n`, '/x/dq.yaml', { R: '2m' }).sync).toEqual(expected);
+  });
+
+  it.each([
+    ['{ readInterval: 30s }', '2:23: sync.readInterval: 30s must not be shorter than sync.interval (1m)'],
+    ['{ interval: 10m, readInterval: 9m59s }', '2:38: sync.readInterval: 9m59s must not be shorter than sync.interval (10m)'],
+    ['{ readInterval: 999ms }', '2:23: sync.readInterval: must be at least 1s'],
+    ['{ readInterval: 15 }', '2:23: sync.readInterval: duration needs a unit, e.g. 15s'],
+    ['{ visibleTimeout: 0s }', '2:25: sync.visibleTimeout: must be at least 1s'],
+    ['{ visibleTimeout: soon }', '2:25: sync.visibleTimeout: "soon" is not a duration'],
+    ['{ readIntreval: 1h }', '2:9: sync.readIntreval: unknown key; did you mean readInterval?'],
+  ])('sync: %s is refused at %s', (sync, expected) => {
+    const issues = issuesOf(`region: r\nsync: ${sync}\n`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toContain(`/etc/dnsquorum/dq.yaml:${expected}`);
+  });
+});
+
+describe('zone drift and maxChangeShare', () => {
+  const zoneText = (keys: string): string =>
+    `region: r\nproviders: { lab: { type: local, listen: "127.0.0.1:5301", nameserver: ns.example.com } }\nzones:\n  example.com:\n    providers: [lab]\n${keys}`;
+
+  it.each([
+    ['drift: report', { drift: 'report', maxChangeShare: 0.3 }],
+    ['drift: repair', { drift: 'repair', maxChangeShare: 0.3 }],
+    ['maxChangeShare: 30%', { drift: 'repair', maxChangeShare: 0.3 }],
+    ['maxChangeShare: 12.5%', { drift: 'repair', maxChangeShare: 0.125 }],
+    ['maxChangeShare: 100%', { drift: 'repair', maxChangeShare: 1 }],
+    ['maxChangeShare: 0.05', { drift: 'repair', maxChangeShare: 0.05 }],
+    ['maxChangeShare: 1', { drift: 'repair', maxChangeShare: 1 }],
+    ['maxChangeShare: "${SHARE}"', { drift: 'repair', maxChangeShare: 0.9 }],
+    ['maxChangeShare: "${PERCENT}"', { drift: 'repair', maxChangeShare: 0.45 }],
+  ])('%s resolves to %j', (keys, expected) => {
+    const config = parseConfigText(zoneText(`    ${keys}\n`), '/x/dq.yaml', { SHARE: '0.9', PERCENT: '45%' });
+    expect(zone(config, 'example.com.')).toMatchObject(expected);
+  });
+
+  it.each([
+    ['drift: fix', 'drift: expected one of repair, report, found the string "fix"'],
+    ['maxChangeShare: 0%', 'maxChangeShare: 0% is out of range (more than 0%, at most 100%; 100% means no limit)'],
+    ['maxChangeShare: 0', 'maxChangeShare: 0 is out of range'],
+    ['maxChangeShare: 150%', 'maxChangeShare: 150% is out of range'],
+    ['maxChangeShare: 1.5', 'maxChangeShare: 1.5 is out of range (more than 0%, at most 100%; 100% means no limit) (for 1.5% write "1.5%")'],
+    ['maxChangeShare: 30', 'maxChangeShare: 30 is out of range (more than 0%, at most 100%; 100% means no limit) (for 30% write "30%")'],
+    ['maxChangeShare: -10%', 'maxChangeShare: expected a share, found the string "-10%"'],
+    ['maxChangeShare: "0.3"', 'maxChangeShare: expected a share, found the string "0.3"; write a percentage such as 30% or a fraction such as 0.3'],
+    ['maxChangeShare: true', 'maxChangeShare: expected a share, found the boolean true'],
+    ['maxChangeShare: [30%]', 'maxChangeShare: expected a share, found a list'],
+    ['maxChangeShare:', 'maxChangeShare: needs a value (or leave the key out for the default)'],
+  ])('%s is refused', (keys, reason) => {
+    const issues = issuesOf(zoneText(`    ${keys}\n`));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toContain(`/etc/dnsquorum/dq.yaml:6:`);
+    expect(issues[0]).toContain(`zones[example.com].${reason}`);
   });
 });
 

@@ -39,6 +39,8 @@ function zoneOf(record: FailoverRecordSpec): ZoneSpec {
     nameservers: 'manual',
     nameserverTtl: 3600,
     unmanaged: 'keep',
+    drift: 'repair',
+    maxChangeShare: 0.3,
     records: [{ kind: 'static', name: `www.${ZONE}`, type: 'CNAME', ttl: 300, values: ['edge.example.net.'] }, record],
   };
 }

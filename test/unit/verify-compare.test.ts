@@ -124,6 +124,35 @@ describe('compareAnswer', () => {
   });
 });
 
+/** A parent's referral: NS records for the delegated name in the authority section, AA clear. */
+function referralReply(authorities: Answer[], options: { aa?: boolean; answers?: Answer[] } = {}): Packet {
+  const flags = options.aa === true ? dnsPacket.AUTHORITATIVE_ANSWER : 0;
+  const buf = dnsPacket.encode({ type: 'response', id: 7, flags, questions: [{ name: 'corp.example.com', type: 'NS', class: 'IN' }], answers: options.answers ?? [], authorities });
+  return dnsPacket.decode(buf);
+}
+
+describe('compareAnswer for a delegation inside the zone (referral expected)', () => {
+  const corp = set('corp.example.com.', 'NS', 3600, ['ns1.corp-dns.example.net.', 'ns2.corp-dns.example.net.']);
+  const delegation: Expectation = { ...expect_(corp), referral: true };
+  const ns = (name: string, host: string, ttl = 3600): Answer => ({ type: 'NS', name, ttl, class: 'IN', data: host });
+
+  it.each([
+    ['a referral with both servers', delegation, referralReply([ns('corp.example.com', 'ns2.corp-dns.example.net'), ns('corp.example.com', 'ns1.corp-dns.example.net')]), []],
+    ['a referral lacking one server', delegation, referralReply([ns('corp.example.com', 'ns1.corp-dns.example.net')]), ['values']],
+    ['a referral with another TTL', delegation, referralReply([ns('corp.example.com', 'ns1.corp-dns.example.net', 60), ns('corp.example.com', 'ns2.corp-dns.example.net', 60)]), ['ttl']],
+    ['a referral for another name only', delegation, referralReply([ns('other.example.com', 'ns1.corp-dns.example.net')]), ['missing']],
+    [
+      'an authoritative answer (the server serves the child too)',
+      delegation,
+      referralReply([], { aa: true, answers: [ns('corp.example.com', 'ns1.corp-dns.example.net'), ns('corp.example.com', 'ns2.corp-dns.example.net')] }),
+      [],
+    ],
+    ['the apex NS answered as a referral is still not authoritative', expect_(corp), referralReply([ns('corp.example.com', 'ns1.corp-dns.example.net'), ns('corp.example.com', 'ns2.corp-dns.example.net')]), ['not-authoritative']],
+  ] as const)('%s', (_label, expectation, packet, kinds) => {
+    expect(compareAnswer(expectation, packet).map((d) => d.kind)).toEqual(kinds);
+  });
+});
+
 describe('servedAnswer', () => {
   it('keeps only the asked name and type, canonical and de-duplicated', () => {
     const packet = reply([a('api.example.com', '192.0.2.010', 30), a('api.example.com', '192.0.2.10', 60), a('other.example.com', '192.0.2.99')]);

@@ -179,16 +179,16 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     let mark = daemonLog.lines.length;
     const cut = timeline.mark(`primary backend ${plan.primary.join(', ')} stopped`);
     for (const ip of plan.primary) await backends.get(ip)?.stop();
-    await logged('quorum decision', mark, health(primaryIp, 'down'));
-    await logged('write', mark, serves(plan.secondary));
+    await logged('quorum verdict', mark, health(primaryIp, 'down'));
+    await logged('decision', mark, serves(plan.secondary));
     await answering('pool secondary: failover', plan.secondary, 10_000);
     const failover = timeline.now() - cut;
 
     mark = daemonLog.lines.length;
     const restore = timeline.mark(`primary backend ${plan.primary.join(', ')} back`);
     for (const ip of plan.primary) await backends.get(ip)?.start();
-    await logged('quorum decision', mark, health(primaryIp, 'up'));
-    await logged('write', mark, serves(plan.primary));
+    await logged('quorum verdict', mark, health(primaryIp, 'up'));
+    await logged('decision', mark, serves(plan.primary));
     await answering('pool primary: failback', plan.primary, 10_000);
     const failback = timeline.now() - restore;
 

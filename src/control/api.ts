@@ -1,0 +1,386 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { HostPort } from '../config/types.js';
+import { DnsQuorumError, errorMessage } from '../lib/errors.js';
+import type { ErrorCode } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+
+/**
+ * The admin HTTP API: a small router on node:http. Routes answer JSON (or text, for metrics);
+ * every failure is a JSON error with a stable code, so the CLI and scripts can act on it.
+ */
+
+export type ApiMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface ApiRequest {
+  readonly method: ApiMethod;
+  /** The path as requested, without the query string. */
+  readonly path: string;
+  /** Values of the route's `:name` segments, decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The parsed JSON body; null when the request had none. */
+  readonly body: unknown;
+  /**
+   * Who asks, as the client names itself in X-DnsQuorum-Actor, for audit records. Only set on
+   * authenticated routes: the token proves the caller may act, the header says who it is.
+   */
+  readonly actor: string | null;
+}
+
+export type ApiResponse =
+  | { readonly status: number; readonly body: unknown }
+  | { readonly status: number; readonly text: string; readonly contentType: string };
+
+export interface Route {
+  readonly method: ApiMethod;
+  /** Exact path, where a segment written `:name` matches any one segment (e.g. /v1/overrides/:id). */
+  readonly path: string;
+  /** Whether the bearer token is needed. Metrics are scraped without one. */
+  readonly auth: boolean;
+  handle(req: ApiRequest): Promise<ApiResponse>;
+}
+
+/** What a route handler throws to answer with a specific status and error code. */
+export class ApiError extends DnsQuorumError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(status: number, code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Readonly<Record<string, string>> }) {
+    super(code, message, options);
+    this.name = 'ApiError';
+    this.status = status;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+export interface AdminApiOptions {
+  readonly listen: HostPort;
+  /** Unset: routes with auth answer 403 DQ_API_DISABLED. */
+  readonly token: string | undefined;
+  readonly routes: readonly Route[];
+  readonly logger: Logger;
+}
+
+/** Request bodies beyond this are refused: every admin request is a few hundred bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** An oversize body is read (and dropped) up to this much so the client sees the 413; beyond, the connection is cut. */
+const MAX_DISCARD_BYTES = 1024 * 1024;
+/** A client must send its headers within this, and the whole request within REQUEST_TIMEOUT_MS. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** close() waits this long for requests in flight, then cuts their connections. */
+const CLOSE_GRACE_MS = 5_000;
+const MAX_ACTOR_LENGTH = 200;
+
+export const DISABLED_MESSAGE = 'the admin API has no token: set api.token in the config to use the admin API';
+
+interface CompiledRoute {
+  readonly route: Route;
+  /** Literal segments as strings; parameters as { param: name }. */
+  readonly segments: readonly (string | { readonly param: string })[];
+}
+
+function compileRoute(route: Route): CompiledRoute {
+  if (!route.path.startsWith('/')) throw new DnsQuorumError('DQ_INTERNAL', `admin API route ${route.method} ${route.path}: the path must start with /`);
+  const segments = route.path
+    .split('/')
+    .slice(1)
+    .map((s) => (s.startsWith(':') && s.length > 1 ? { param: s.slice(1) } : s));
+  return { route, segments };
+}
+
+/** Params when the route's pattern matches the (decoded) path segments, else undefined. */
+function matchSegments(compiled: CompiledRoute, segments: readonly string[]): Record<string, string> | undefined {
+  if (compiled.segments.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, pattern] of compiled.segments.entries()) {
+    const actual = segments[i] ?? '';
+    if (typeof pattern === 'string') {
+      if (pattern !== actual) return undefined;
+    } else {
+      if (actual === '') return undefined;
+      params[pattern.param] = actual;
+    }
+  }
+  return params;
+}
+
+function formatHostPort(address: HostPort): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function listenReason(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    if (err.code === 'EADDRINUSE') return 'the address is already in use';
+    if (err.code === 'EADDRNOTAVAIL') return 'the address is not one of this host';
+    if (err.code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
+  }
+  return errorMessage(err);
+}
+
+/** The client went away while its body was being read: nobody is left to answer. */
+class ClientGoneError extends Error {
+  constructor(cause?: unknown) {
+    super('the client closed the connection before sending its whole request', { cause });
+    this.name = 'ClientGoneError';
+  }
+}
+
+type BodyResult = { readonly kind: 'ok'; readonly bytes: Buffer } | { readonly kind: 'too-large'; readonly drained: boolean };
+
+/**
+ * Reads the body up to MAX_BODY_BYTES. An oversize body is drained (not kept) up to
+ * MAX_DISCARD_BYTES, so the client is still reading when the 413 arrives instead of seeing a reset.
+ */
+function readBody(req: IncomingMessage): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (Number.isFinite(declared) && declared > MAX_DISCARD_BYTES) return Promise.resolve({ kind: 'too-large', drained: false });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > MAX_DISCARD_BYTES) {
+        cleanup();
+        resolve({ kind: 'too-large', drained: false });
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(size > MAX_BODY_BYTES ? { kind: 'too-large', drained: true } : { kind: 'ok', bytes: Buffer.concat(chunks) });
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new ClientGoneError(err));
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(new ClientGoneError());
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
+  return { error: { code, message } };
+}
+
+/** The request target split into path segments and query; undefined when it is not origin-form or not decodable. */
+function parseTarget(url: string | undefined): { path: string; segments: string[]; query: URLSearchParams } | undefined {
+  if (url === undefined || !url.startsWith('/')) return undefined;
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  try {
+    return { path, segments: path.split('/').slice(1).map(decodeURIComponent), query };
+  } catch {
+    return undefined;
+  }
+}
+
+export class AdminApi {
+  readonly name = 'admin-api';
+  private readonly server: Server;
+  private readonly routes: readonly CompiledRoute[];
+  private readonly tokenHash: Buffer | undefined;
+  private readonly logger: Logger;
+  private readonly listenAt: HostPort;
+  /** Responses in flight per connection, so a protocol error never writes into one already started. */
+  private readonly inFlight = new WeakMap<Socket, ServerResponse>();
+  private listening = false;
+
+  constructor(options: AdminApiOptions) {
+    this.routes = options.routes.map(compileRoute);
+    this.tokenHash = options.token === undefined ? undefined : sha256(options.token);
+    this.logger = options.logger;
+    this.listenAt = options.listen;
+    this.server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+      this.onRequest(req, res).catch((err: unknown) => {
+        // onRequest answers every failure itself; this only catches a failure to write the answer.
+        this.logger.warn({ err, method: req.method, path: req.url?.split('?')[0] }, 'admin API: could not answer a request');
+        res.destroy();
+      });
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      this.onClientError(err, socket);
+    });
+  }
+
+  start(): Promise<void> {
+    const where = formatHostPort(this.listenAt);
+    return new Promise((resolve, reject) => {
+      const onError = (err: unknown): void => {
+        reject(new DnsQuorumError('DQ_API_LISTEN', `the admin API cannot listen on ${where} (api.listen): ${listenReason(err)}`, { cause: err }));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.listenAt.port, this.listenAt.host, () => {
+        this.server.off('error', onError);
+        this.listening = true;
+        this.server.on('error', (err) => {
+          this.logger.error({ err }, 'admin API server error');
+        });
+        this.logger.info({ listen: formatHostPort(this.address()) }, 'admin API listening');
+        resolve();
+      });
+    });
+  }
+
+  /** Where it listens; the port is the one bound when the config said 0. */
+  address(): HostPort {
+    const info = this.server.address();
+    if (info === null || typeof info === 'string') throw new DnsQuorumError('DQ_INTERNAL', 'the admin API is not listening');
+    return { host: info.address, port: info.port };
+  }
+
+  /** Stops accepting, closes idle keep-alive connections, and cuts the rest after CLOSE_GRACE_MS. */
+  close(): Promise<void> {
+    if (!this.listening) return Promise.resolve();
+    this.listening = false;
+    return new Promise((resolve) => {
+      const cut = setTimeout(() => {
+        this.server.closeAllConnections();
+      }, CLOSE_GRACE_MS);
+      cut.unref();
+      this.server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const began = performance.now();
+    this.inFlight.set(req.socket, res);
+    res.once('finish', () => {
+      if (this.inFlight.get(req.socket) === res) this.inFlight.delete(req.socket);
+    });
+    let answer: ApiResponse;
+    let headers: Readonly<Record<string, string>> = {};
+    let path = '-';
+    try {
+      const target = parseTarget(req.url);
+      if (target === undefined) throw new ApiError(400, 'DQ_API_BAD_REQUEST', 'the request target is not a valid path');
+      path = target.path;
+      answer = await this.dispatch(req, target);
+    } catch (err) {
+      if (err instanceof ClientGoneError) {
+        this.logger.debug({ method: req.method, path }, 'admin API: client went away mid-request');
+        res.destroy();
+        return;
+      }
+      if (err instanceof ApiError) {
+        answer = { status: err.status, body: errorBody(err.code, err.message) };
+        headers = err.headers;
+      } else {
+        this.logger.error({ err, method: req.method, path }, 'admin API handler failed');
+        answer = { status: 500, body: errorBody('DQ_API_INTERNAL', 'the request failed inside the daemon; its log has the details') };
+      }
+    }
+    this.send(res, answer, headers);
+    this.logger.debug({ method: req.method, path, status: answer.status, ms: Math.round((performance.now() - began) * 10) / 10 }, 'admin API request');
+  }
+
+  private async dispatch(req: IncomingMessage, target: { path: string; segments: string[]; query: URLSearchParams }): Promise<ApiResponse> {
+    const candidates = this.routes
+      .map((compiled) => ({ compiled, params: matchSegments(compiled, target.segments) }))
+      .filter((c): c is { compiled: CompiledRoute; params: Record<string, string> } => c.params !== undefined);
+    if (candidates.length === 0) throw new ApiError(404, 'DQ_API_NOT_FOUND', `no route ${target.path}`);
+    const chosen = candidates.find((c) => c.compiled.route.method === req.method);
+    if (chosen === undefined) {
+      const allow = [...new Set(candidates.map((c) => c.compiled.route.method))].sort().join(', ');
+      throw new ApiError(405, 'DQ_API_METHOD', `${target.path} does not take ${req.method ?? 'this method'}; it takes ${allow}`, { headers: { allow } });
+    }
+    const { route } = chosen.compiled;
+    const actor = route.auth ? this.authenticate(req) : null;
+    const body = await this.parseBody(req);
+    return route.handle({ method: route.method, path: target.path, params: chosen.params, query: target.query, body, actor });
+  }
+
+  /** Checks the bearer token; returns the actor the client names, or null. */
+  private authenticate(req: IncomingMessage): string | null {
+    if (this.tokenHash === undefined) throw new ApiError(403, 'DQ_API_DISABLED', DISABLED_MESSAGE);
+    const unauthorized = (message: string): ApiError =>
+      new ApiError(401, 'DQ_API_UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer realm="dnsquorum"' } });
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') throw unauthorized('this route needs an Authorization: Bearer <token> header');
+    const match = /^bearer +(\S+) *$/i.exec(header);
+    if (match?.[1] === undefined) throw unauthorized('the Authorization header must be "Bearer <token>"');
+    // Hashing first gives both sides the same length, so timingSafeEqual never reveals the token's length.
+    if (!timingSafeEqual(sha256(match[1]), this.tokenHash)) throw unauthorized('the bearer token is wrong');
+    const actor = req.headers['x-dnsquorum-actor'];
+    if (typeof actor !== 'string' || actor === '') return null;
+    if (actor.length > MAX_ACTOR_LENGTH || /[\p{Cc}]/u.test(actor)) {
+      throw new ApiError(400, 'DQ_API_BAD_REQUEST', `X-DnsQuorum-Actor must be at most ${MAX_ACTOR_LENGTH} printable characters`);
+    }
+    return actor;
+  }
+
+  private async parseBody(req: IncomingMessage): Promise<unknown> {
+    const result = await readBody(req);
+    if (result.kind === 'too-large') {
+      throw new ApiError(413, 'DQ_API_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES / 1024} KiB`, {
+        headers: result.drained ? {} : { connection: 'close' },
+      });
+    }
+    if (result.bytes.length === 0) return null;
+    try {
+      return JSON.parse(result.bytes.toString('utf8')) as unknown;
+    } catch (err) {
+      throw new ApiError(400, 'DQ_API_BAD_REQUEST', `the request body is not valid JSON: ${errorMessage(err)}`);
+    }
+  }
+
+  private send(res: ServerResponse, answer: ApiResponse, headers: Readonly<Record<string, string>>): void {
+    const [payload, contentType] = 'text' in answer ? [answer.text, answer.contentType] : [`${JSON.stringify(answer.body)}\n`, 'application/json; charset=utf-8'];
+    const bytes = Buffer.from(payload, 'utf8');
+    res.writeHead(answer.status, {
+      ...headers,
+      'content-type': contentType,
+      'content-length': String(bytes.length),
+      'cache-control': 'no-store',
+    });
+    res.end(bytes);
+  }
+
+  /** Malformed HTTP, oversize headers, timeouts: answered in JSON like everything else, then the connection is closed. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const started = this.inFlight.get(socket);
+    if (err.code === 'ECONNRESET' || !socket.writable || started?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message]: [number, string, ErrorCode, string] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'DQ_API_BAD_REQUEST', `the request did not arrive within ${REQUEST_TIMEOUT_MS / 1000} s`]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'DQ_API_TOO_LARGE', 'the request headers are too large']
+          : [400, 'Bad Request', 'DQ_API_BAD_REQUEST', 'the request is not valid HTTP'];
+    this.logger.debug({ status, reason: err.code ?? err.message }, 'admin API refused a malformed request');
+    const body = `${JSON.stringify(errorBody(code, message))}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
+  }
+}

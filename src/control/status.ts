@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { DnsQuorumError } from '../lib/errors.js';
+import type { SyncStatus } from '../sync/status.js';
+import type { Route } from './api.js';
+
+/** What `GET /v1/status` answers: the sync status plus who answers and since when. Times are epoch ms. */
+export interface DaemonStatusReport extends SyncStatus {
+  /** The replica's region (its vantage point). */
+  readonly region: string;
+  /** The daemon's lifecycle state, e.g. starting, running, stopping. */
+  readonly state: string;
+  readonly startedAt: number;
+  /** The daemon's clock when it answered; the CLI shows ages relative to it. */
+  readonly now: number;
+}
+
+export function statusRoute(source: () => DaemonStatusReport): Route {
+  return {
+    method: 'GET',
+    path: '/v1/status',
+    auth: true,
+    handle: () => Promise.resolve({ status: 200, body: source() }),
+  };
+}
+
+const epochMs = z.number().nonnegative();
+const count = z.number().int().nonnegative();
+
+const statusErrorSchema = z.object({ code: z.string(), message: z.string(), at: epochMs });
+
+const providerZoneSchema = z.object({
+  zone: z.string(),
+  state: z.enum(['in-sync', 'syncing', 'lagging', 'refused', 'drift-reported', 'held', 'unknown']),
+  lagMs: z.number().nonnegative(),
+  lastError: statusErrorSchema.nullable(),
+  consecutiveFailures: count,
+  nextPassAt: epochMs.nullable(),
+  lastReadAt: epochMs.nullable(),
+  lastDnsCheckAt: epochMs.nullable(),
+  lastWrite: z
+    .object({
+      at: epochMs,
+      changes: count,
+      timeToVisibleMs: z.number().nonnegative().nullable(),
+      visible: z.enum(['pending', 'visible', 'timed-out', 'superseded']),
+    })
+    .nullable(),
+  drift: z.object({ detected: count, repaired: count, current: z.array(z.string()) }),
+});
+
+const reportSchema = z.object({
+  region: z.string(),
+  state: z.string(),
+  startedAt: epochMs,
+  now: epochMs,
+  hold: z.string().nullable(),
+  records: z.array(
+    z.object({
+      zone: z.string(),
+      name: z.string(),
+      type: z.string(),
+      pool: z.string().nullable(),
+      values: z.array(z.string()).nullable(),
+      cause: z.string(),
+      reason: z.string(),
+      since: epochMs,
+    }),
+  ),
+  providers: z.array(z.object({ provider: z.string(), type: z.string(), zones: z.array(providerZoneSchema) })),
+});
+
+/** "providers[0].zones[1].lagMs" */
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `${out === '' ? '' : '.'}${String(key)}`;
+  return out === '' ? 'the answer' : out;
+}
+
+/**
+ * Checks an admin API status answer (for the CLI). Unknown extra fields are allowed, so a newer
+ * daemon can add some; missing or mistyped ones are a DQ_API_BAD_ANSWER naming the field.
+ */
+export function parseStatusReport(json: unknown): DaemonStatusReport {
+  const result = reportSchema.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 5).map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
+  const more = result.error.issues.length - problems.length;
+  throw new DnsQuorumError('DQ_API_BAD_ANSWER', `the status answer is not what this CLI understands: ${problems.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`);
+}

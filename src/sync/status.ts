@@ -1,0 +1,107 @@
+/**
+ * What the sync side of the daemon reports about itself: plain, JSON-serialisable data read by
+ * the admin API (`GET /v1/status`, `dnsquorum status`), and the events the metrics count.
+ * Times are epoch milliseconds; durations are milliseconds.
+ */
+
+/**
+ * One provider's state for one zone:
+ * - in-sync: it holds the desired state (as last read or asked over DNS)
+ * - syncing: a pass is reading or writing it now
+ * - lagging: it is behind the desired state and a retry is scheduled
+ * - refused: a guardrail stopped the changes it needs (see lastError); needs `sync --apply --force`
+ * - drift-reported: it differs from the desired state behind our back and the zone says `drift: report`
+ * - held: writes wait for the startup hold (quorum data on every failover record)
+ * - unknown: not read yet
+ */
+export type ProviderZoneState = 'in-sync' | 'syncing' | 'lagging' | 'refused' | 'drift-reported' | 'held' | 'unknown';
+
+export interface StatusError {
+  readonly code: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface ProviderZoneStatus {
+  readonly zone: string;
+  readonly state: ProviderZoneState;
+  /** How long it has been behind the desired state; 0 when in sync. */
+  readonly lagMs: number;
+  /** The last failure reading or writing it; null once a pass has succeeded since. */
+  readonly lastError: StatusError | null;
+  /** Failed passes in a row; drives the retry backoff. */
+  readonly consecutiveFailures: number;
+  /** When the next pass is due. */
+  readonly nextPassAt: number | null;
+  /** The last time its records were read from its API. */
+  readonly lastReadAt: number | null;
+  /** The last time its name servers were compared with the desired state over DNS. */
+  readonly lastDnsCheckAt: number | null;
+  /** The last write: when, how many changes, and how long until every server answered it. */
+  readonly lastWrite: {
+    readonly at: number;
+    readonly changes: number;
+    /** Null while still waiting, or when it did not become visible within sync.visibleTimeout. */
+    readonly timeToVisibleMs: number | null;
+    readonly visible: 'pending' | 'visible' | 'timed-out' | 'superseded';
+  } | null;
+  readonly drift: {
+    /** Out-of-band changes found since the daemon started (record sets). */
+    readonly detected: number;
+    /** Of those, written back. */
+    readonly repaired: number;
+    /** "name type" of the record sets that differ now and were left (drift: report). */
+    readonly current: readonly string[];
+  };
+}
+
+export interface ProviderStatus {
+  readonly provider: string;
+  readonly type: string;
+  readonly zones: readonly ProviderZoneStatus[];
+}
+
+/** A failover record: what it serves and why, as last decided. */
+export interface RecordStatus {
+  readonly zone: string;
+  readonly name: string;
+  readonly type: string;
+  readonly pool: string | null;
+  readonly values: readonly string[] | null;
+  readonly cause: string;
+  readonly reason: string;
+  /** When what it serves last changed. */
+  readonly since: number;
+}
+
+export interface SyncStatus {
+  /** Why writes wait (the startup hold), or null. */
+  readonly hold: string | null;
+  readonly records: readonly RecordStatus[];
+  readonly providers: readonly ProviderStatus[];
+}
+
+/**
+ * Events the provider syncers emit, for metrics. Implementations must not throw or block: they
+ * are called on the write path.
+ */
+export interface SyncObserver {
+  /** A pass over one zone at one provider ended. */
+  pass(event: { zone: string; provider: string; outcome: 'in-sync' | 'applied' | 'failed' | 'refused' | 'drift-reported'; durationMs: number }): void;
+  /** Changes were written. */
+  write(event: { zone: string; provider: string; changes: number }): void;
+  /** Record sets found changed behind our back; repaired or only reported. */
+  drift(event: { zone: string; provider: string; records: number; repaired: boolean }): void;
+  /** Every server of the provider answered a write's data this long after the write began. */
+  visible(event: { zone: string; provider: string; ms: number }): void;
+  /** How the provider was compared: over DNS (no quota) or by reading its API. */
+  check(event: { zone: string; provider: string; via: 'dns' | 'api'; differs: boolean }): void;
+}
+
+export const quietObserver: SyncObserver = {
+  pass: () => undefined,
+  write: () => undefined,
+  drift: () => undefined,
+  visible: () => undefined,
+  check: () => undefined,
+};

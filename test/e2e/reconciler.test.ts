@@ -1,0 +1,321 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChangeSet } from '../../src/domain/change-set.js';
+import { endpointId } from '../../src/domain/health.js';
+import type { EndpointHealth, HealthState } from '../../src/domain/health.js';
+import type { RecordSet } from '../../src/domain/record.js';
+import type { DriftPolicy, ZoneSpec } from '../../src/domain/zone.js';
+import type { HostPort, LocalProviderConfig } from '../../src/config/types.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { ProviderError } from '../../src/lib/errors.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { LocalProvider } from '../../src/providers/local/provider.js';
+import { LocalDnsServer } from '../../src/providers/local/server.js';
+import type { DnsProvider } from '../../src/providers/provider.js';
+import { Reconciler } from '../../src/sync/reconciler.js';
+import type { ProviderZoneStatus, SyncObserver } from '../../src/sync/status.js';
+import { concurrencyLimit } from '../../src/verify/limit.js';
+import { verifyServer } from '../../src/verify/servers.js';
+import { desiredExpectations } from '../../src/verify/verify.js';
+
+/**
+ * The reconciler on a manual clock, writing to two real local providers, each served by its own
+ * real DNS server on loopback: decisions reach every provider, one provider's failure never holds
+ * back the other, drift is found over DNS and repaired (or only reported), and a comparison that
+ * DNS settles reads no API.
+ */
+const ZONE = 'example.com.';
+const API = `api.${ZONE}`;
+const WWW = `www.${ZONE}`;
+const PRIMARY = '192.0.2.10';
+const SECONDARY = '198.51.100.20';
+const HOUR = 3_600_000;
+
+function zoneSpec(drift: DriftPolicy): ZoneSpec {
+  return {
+    name: ZONE,
+    providers: ['a', 'b'],
+    nameservers: 'sync',
+    nameserverTtl: 3600,
+    unmanaged: 'keep',
+    drift,
+    maxChangeShare: 0.3,
+    records: [
+      { kind: 'static', name: WWW, type: 'A', ttl: 300, values: ['192.0.2.80'] },
+      {
+        kind: 'failover',
+        name: API,
+        type: 'A',
+        ttl: 30,
+        failover: {
+          check: { protocol: 'tcp', port: 443, intervalMs: 1000, timeoutMs: 500, fall: 1, rise: 1 },
+          pools: [
+            { name: 'primary', values: [PRIMARY] },
+            { name: 'secondary', values: [SECONDARY] },
+          ],
+          whenAllDown: 'keep-last',
+          holdDownMs: 0,
+          maxWritesPerHour: 1,
+        },
+      },
+    ],
+  };
+}
+
+/** A provider that fails every call while `down`, as a provider in an outage does. */
+class SwitchableProvider implements DnsProvider {
+  down = false;
+  listCalls = 0;
+  constructor(private readonly inner: DnsProvider) {}
+  get name(): string { return this.inner.name; }
+  get type(): string { return this.inner.type; }
+  get capabilities(): DnsProvider['capabilities'] { return this.inner.capabilities; }
+  private check(): void {
+    if (this.down) throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.inner.name, 'HTTP 503 from the test', { transient: true });
+  }
+  listRecords(zone: string, signal: AbortSignal): Promise<RecordSet[]> {
+    this.listCalls += 1;
+    this.check();
+    return this.inner.listRecords(zone, signal);
+  }
+  applyChanges(changes: ChangeSet, signal: AbortSignal): Promise<void> {
+    this.check();
+    return this.inner.applyChanges(changes, signal);
+  }
+  ensureZone(zone: string, signal: AbortSignal): Promise<void> {
+    this.check();
+    return this.inner.ensureZone(zone, signal);
+  }
+  nameservers(zone: string, signal: AbortSignal): Promise<string[]> {
+    this.check();
+    return this.inner.nameservers(zone, signal);
+  }
+  close(): Promise<void> { return this.inner.close(); }
+}
+
+interface Lab {
+  readonly name: string;
+  readonly provider: SwitchableProvider;
+  /** A second instance on the same state file: the test's own hand, behind the reconciler's back. */
+  readonly hand: LocalProvider;
+  readonly server: LocalDnsServer;
+}
+
+describe('Reconciler', () => {
+  let dir: string;
+  let labs: Lab[];
+  const clock = new ManualClock(1_000_000);
+  const health = new Map<string, EndpointHealth>();
+  const passes: { provider: string; outcome: string }[] = [];
+  const checks: { provider: string; via: string; differs: boolean }[] = [];
+  const drifts: { provider: string; records: number; repaired: boolean }[] = [];
+  const observer: SyncObserver = {
+    pass: (e) => passes.push(e),
+    write: () => undefined,
+    drift: (e) => drifts.push(e),
+    visible: () => undefined,
+    check: (e) => checks.push(e),
+  };
+  let stop: AbortController;
+  let running: Promise<void> | undefined;
+
+  const setHealth = (value: string, state: HealthState): void => {
+    const id = endpointId(API, 'A', value);
+    health.set(id, { endpointId: id, state, since: clock.now(), reason: 'test', insufficientVantage: false, regions: [] });
+  };
+  const lab = (name: string): Lab => {
+    const found = labs.find((l) => l.name === name);
+    if (found === undefined) throw new Error(`no lab ${name}`);
+    return found;
+  };
+  const served = async (name: string, record = API): Promise<readonly string[] | undefined> =>
+    (await lab(name).hand.listRecords(ZONE, AbortSignal.timeout(5000))).find((r) => r.name === record && r.type === 'A')?.values;
+
+  function start(drift: DriftPolicy): Reconciler {
+    const resolve = new Map<string, HostPort>(labs.map((l) => [`ns.${l.name}.example.net`, l.server.address()]));
+    const limit = concurrencyLimit(16);
+    const reconciler = new Reconciler({
+      zones: [zoneSpec(drift)],
+      providers: new Map(labs.map((l) => [l.name, l.provider])),
+      clock,
+      logger: silentLogger(),
+      health: () => health,
+      overrides: () => [],
+      holdReason: () => undefined,
+      sync: { intervalMs: HOUR, readIntervalMs: 10 * HOUR, visibleTimeoutMs: 30_000 },
+      askServers: (hosts, expectations, signal) => Promise.all(hosts.map((h) => verifyServer(h, expectations, { resolve, limit, signal, queryTimeoutMs: 1000 }))),
+      expectations: (zone, desired) => desiredExpectations(zone, desired, []),
+      observer,
+      passTimeoutMs: 10_000,
+    });
+    running = reconciler.run(stop.signal);
+    return reconciler;
+  }
+  const zoneStatus = (r: Reconciler, provider: string): ProviderZoneStatus => {
+    const zone = r.status().providers.find((p) => p.provider === provider)?.zones[0];
+    if (zone === undefined) throw new Error(`no status for ${provider}`);
+    return zone;
+  };
+  /** Waits until `provider` holds the latest target, has no pass due, and its last write is visible. */
+  const settled = async (r: Reconciler, provider: string): Promise<void> => {
+    await vi.waitFor(() => {
+      const z = zoneStatus(r, provider);
+      expect(z).toMatchObject({ state: 'in-sync', lagMs: 0 });
+      expect(z.lastWrite?.visible).toBe('visible');
+      expect(z.nextPassAt).toBeGreaterThan(clock.now());
+    });
+  };
+  const passesOf = (provider: string): number => passes.filter((p) => p.provider === provider).length;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dq-reconciler-'));
+    passes.length = 0;
+    checks.length = 0;
+    drifts.length = 0;
+    health.clear();
+    stop = new AbortController();
+    labs = [];
+    for (const name of ['a', 'b']) {
+      const config: LocalProviderConfig = { type: 'local', name, listen: { host: '127.0.0.1', port: 0 }, nameserver: `ns.${name}.example.net.` };
+      const statePath = join(dir, `${name}.json`);
+      const options = { config, statePath, clock, logger: silentLogger() };
+      const server = new LocalDnsServer({ config, statePath, logger: silentLogger() });
+      await server.start();
+      labs.push({ name, provider: new SwitchableProvider(new LocalProvider(options)), hand: new LocalProvider(options), server });
+    }
+    setHealth(PRIMARY, 'up');
+    setHealth(SECONDARY, 'up');
+  });
+  afterEach(async () => {
+    stop.abort();
+    await running;
+    for (const l of labs) {
+      await l.provider.close();
+      await l.hand.close();
+      await l.server.close();
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('brings both providers to one state, apex NS included, and records the time to visible', async () => {
+    const r = start('repair');
+    await vi.waitFor(async () => {
+      expect(await served('a')).toEqual([PRIMARY]);
+      expect(await served('b')).toEqual([PRIMARY]);
+      expect(await served('a', WWW)).toEqual(['192.0.2.80']);
+    });
+    // The apex NS is written once both providers' own servers are known.
+    await vi.waitFor(async () => {
+      for (const name of ['a', 'b']) {
+        const ns = (await lab(name).hand.listRecords(ZONE, AbortSignal.timeout(5000))).find((rs) => rs.name === ZONE && rs.type === 'NS');
+        expect(ns?.values).toEqual(['ns.a.example.net.', 'ns.b.example.net.']);
+      }
+    });
+    await settled(r, 'a');
+    await settled(r, 'b');
+    expect(r.status().records).toEqual([expect.objectContaining({ name: API, pool: 'primary', values: [PRIMARY] })]);
+  });
+
+  it('fails over at a healthy provider while the other is down, and repairs the other once it is back', async () => {
+    const r = start('repair');
+    await settled(r, 'b');
+
+    lab('b').provider.down = true;
+    setHealth(PRIMARY, 'down');
+    r.trigger('primary down');
+    await vi.waitFor(async () => { expect(await served('a')).toEqual([SECONDARY]); });
+    await vi.waitFor(() => {
+      const b = zoneStatus(r, 'b');
+      expect(b.state).toBe('lagging');
+      expect(b.lastError?.code).toBe('DQ_PROVIDER_UNAVAILABLE');
+      expect(b.lastError?.message).toContain('503');
+      expect(b.consecutiveFailures).toBeGreaterThanOrEqual(1);
+    });
+    expect(await served('b')).toEqual([PRIMARY]);
+    expect(zoneStatus(r, 'a').state).toBe('in-sync');
+
+    lab('b').provider.down = false;
+    clock.advance(1000);
+    r.checkNow(false);
+    await vi.waitFor(async () => { expect(await served('b')).toEqual([SECONDARY]); });
+    await vi.waitFor(() => {
+      const b = zoneStatus(r, 'b');
+      expect(b).toMatchObject({ state: 'in-sync', lastError: null, consecutiveFailures: 0, lagMs: 0 });
+    });
+  });
+
+  it('keeps a second failover within the hour to the write budget', async () => {
+    const r = start('repair');
+    await vi.waitFor(async () => { expect(await served('a')).toEqual([PRIMARY]); });
+    setHealth(PRIMARY, 'down');
+    r.trigger('primary down');
+    await vi.waitFor(async () => { expect(await served('a')).toEqual([SECONDARY]); });
+
+    clock.advance(60_000);
+    setHealth(PRIMARY, 'up');
+    r.trigger('primary up');
+    await vi.waitFor(() => { expect(r.status().records[0]).toMatchObject({ cause: 'write-budget', values: [SECONDARY] }); });
+
+    clock.advance(HOUR);
+    r.trigger('budget renewed');
+    await vi.waitFor(async () => {
+      expect(await served('a')).toEqual([PRIMARY]);
+      expect(await served('b')).toEqual([PRIMARY]);
+    });
+  });
+
+  it('compares over DNS without reading the API while the servers agree', async () => {
+    const r = start('repair');
+    await settled(r, 'a');
+    const reads = lab('a').provider.listCalls;
+    const before = passesOf('a');
+    r.checkNow(false);
+    await vi.waitFor(() => { expect(passesOf('a')).toBeGreaterThan(before); });
+    expect(lab('a').provider.listCalls).toBe(reads);
+    expect(checks.filter((c) => c.provider === 'a' && c.via === 'dns').at(-1)).toEqual(expect.objectContaining({ differs: false }));
+  });
+
+  it('finds a change made behind its back over DNS and writes the desired state back', async () => {
+    const r = start('repair');
+    await settled(r, 'a');
+    await tamper('a');
+    r.checkNow(false);
+    await vi.waitFor(async () => { expect(await served('a', WWW)).toEqual(['192.0.2.80']); });
+    await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'in-sync', drift: { detected: 1, repaired: 1, current: [] } }); });
+    expect(checks).toContainEqual(expect.objectContaining({ provider: 'a', via: 'dns', differs: true }));
+    expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: true }]);
+  });
+
+  it('with drift: report, reports the change once and leaves it, while failover still writes', async () => {
+    const r = start('report');
+    await settled(r, 'a');
+    await tamper('a');
+    r.checkNow(false);
+    await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'drift-reported', drift: { detected: 1, repaired: 0, current: [`${WWW} A`] } }); });
+    expect(await served('a', WWW)).toEqual(['203.0.113.99']);
+
+    // The known drift is not asked again over DNS, so a quiet check reads no API.
+    const reads = lab('a').provider.listCalls;
+    const before = passesOf('a');
+    r.checkNow(false);
+    await vi.waitFor(() => { expect(passesOf('a')).toBeGreaterThan(before); });
+    expect(lab('a').provider.listCalls).toBe(reads);
+
+    setHealth(PRIMARY, 'down');
+    r.trigger('primary down');
+    await vi.waitFor(async () => { expect(await served('a')).toEqual([SECONDARY]); });
+    expect(await served('a', WWW)).toEqual(['203.0.113.99']);
+    expect(zoneStatus(r, 'a').drift.detected).toBe(1);
+    expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: false }]);
+  });
+
+  /** Changes www at one provider, as someone in its web console would. */
+  async function tamper(name: string): Promise<void> {
+    const hand = lab(name).hand;
+    const before = (await hand.listRecords(ZONE, AbortSignal.timeout(5000))).find((rs) => rs.name === WWW && rs.type === 'A');
+    if (before === undefined) throw new Error('www not written yet');
+    await hand.applyChanges({ zone: ZONE, creates: [], updates: [{ before, after: { ...before, values: ['203.0.113.99'] } }], deletes: [] }, AbortSignal.timeout(5000));
+  }
+});

@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiResponse } from '../../src/control/api.js';
+import { Metrics } from '../../src/control/metrics.js';
+import type { DaemonStatusReport } from '../../src/control/status.js';
+import type { ProviderZoneStatus } from '../../src/sync/status.js';
+
+/** The Prometheus text exposition format, parsed: HELP and TYPE per family, and every sample. */
+interface Exposition {
+  readonly help: Map<string, string>;
+  readonly type: Map<string, string>;
+  readonly samples: { name: string; labels: Record<string, string>; value: number }[];
+}
+
+function parseExposition(text: string): Exposition {
+  const out: Exposition = { help: new Map(), type: new Map(), samples: [] };
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+    if (meta !== null) {
+      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
+      (kind === 'HELP' ? out.help : out.type).set(name, rest);
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (sample === null) throw new Error(`not an exposition line: ${line}`);
+    const [, name, labelText, value] = sample as unknown as [string, string, string | undefined, string];
+    const labels: Record<string, string> = {};
+    for (const m of (labelText ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1] ?? ''] = m[2] ?? '';
+    out.samples.push({ name, labels, value: value === '+Inf' ? Infinity : Number(value) });
+  }
+  return out;
+}
+
+/** The value of the one sample with this name and exactly these labels; undefined when absent. */
+function valueOf(exp: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = exp.samples.filter((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()));
+  if (found.length > 1) throw new Error(`${name}: ${found.length} samples with the same labels`);
+  return found[0]?.value;
+}
+
+function providerZone(zone: string, overrides: Partial<ProviderZoneStatus> = {}): ProviderZoneStatus {
+  return {
+    zone,
+    state: 'in-sync',
+    lagMs: 0,
+    lastError: null,
+    consecutiveFailures: 0,
+    nextPassAt: null,
+    lastReadAt: 1_700_000_000_000,
+    lastDnsCheckAt: null,
+    lastWrite: null,
+    drift: { detected: 0, repaired: 0, current: [] },
+    ...overrides,
+  };
+}
+
+function report(overrides: Partial<DaemonStatusReport> = {}): DaemonStatusReport {
+  return {
+    region: 'us-east',
+    state: 'running',
+    startedAt: 1_700_000_000_000,
+    now: 1_700_000_100_000,
+    hold: null,
+    records: [],
+    providers: [
+      { provider: 'r53', type: 'route53', zones: [providerZone('example.com.')] },
+      {
+        provider: 'ns1',
+        type: 'ns1',
+        zones: [
+          providerZone('example.com.', {
+            state: 'lagging',
+            lagMs: 42_500,
+            consecutiveFailures: 3,
+            lastReadAt: null,
+            drift: { detected: 4, repaired: 1, current: ['www.example.com. CNAME', 'mail.example.com. MX'] },
+          }),
+        ],
+      },
+    ],
+    ...overrides,
+  };
+}
+
+async function scrape(metrics: Metrics): Promise<{ answer: ApiResponse; exp: Exposition }> {
+  const answer = await metrics.route().handle({ method: 'GET', path: '/metrics', params: {}, query: new URLSearchParams(), body: null, actor: null });
+  if (!('text' in answer)) throw new Error('the metrics route answered JSON');
+  return { answer, exp: parseExposition(answer.text) };
+}
+
+const zp = { zone: 'example.com.', provider: 'r53' };
+
+describe('Metrics', () => {
+  it('is a GET /metrics route without auth, in the Prometheus text format', async () => {
+    const metrics = new Metrics(() => report());
+    const route = metrics.route();
+    expect([route.method, route.path, route.auth]).toEqual(['GET', '/metrics', false]);
+    const { answer } = await scrape(metrics);
+    expect(answer.status).toBe(200);
+    expect('contentType' in answer && answer.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
+  it('includes the process metrics in its own registry', async () => {
+    const { exp } = await scrape(new Metrics(() => undefined));
+    expect(exp.type.get('process_cpu_user_seconds_total')).toBe('counter');
+    expect(exp.type.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
+  });
+
+  it('keeps two instances apart (no global registry)', async () => {
+    const a = new Metrics(() => undefined);
+    const b = new Metrics(() => undefined);
+    a.sync.write({ ...zp, changes: 2 });
+    expect(valueOf((await scrape(a)).exp, 'dnsquorum_sync_writes_total', zp)).toBe(1);
+    expect(valueOf((await scrape(b)).exp, 'dnsquorum_sync_writes_total', zp)).toBeUndefined();
+  });
+
+  it('counts sync events by zone, provider and outcome', async () => {
+    const metrics = new Metrics(() => report());
+    const { sync } = metrics;
+    sync.pass({ ...zp, outcome: 'applied', durationMs: 300 });
+    sync.pass({ ...zp, outcome: 'in-sync', durationMs: 20 });
+    sync.pass({ ...zp, outcome: 'in-sync', durationMs: 30 });
+    sync.pass({ zone: 'example.com.', provider: 'ns1', outcome: 'failed', durationMs: 5000 });
+    sync.write({ ...zp, changes: 3 });
+    sync.write({ ...zp, changes: 2 });
+    sync.drift({ ...zp, records: 2, repaired: true });
+    sync.drift({ ...zp, records: 1, repaired: false });
+    sync.check({ ...zp, via: 'dns', differs: false });
+    sync.check({ ...zp, via: 'dns', differs: false });
+    sync.check({ ...zp, via: 'dns', differs: true });
+    sync.check({ ...zp, via: 'api', differs: true });
+    const { exp } = await scrape(metrics);
+
+    expect(valueOf(exp, 'dnsquorum_sync_passes_total', { ...zp, outcome: 'in-sync' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_sync_passes_total', { ...zp, outcome: 'applied' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_sync_passes_total', { zone: 'example.com.', provider: 'ns1', outcome: 'failed' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_sync_writes_total', zp)).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_sync_changes_total', zp)).toBe(5);
+    expect(valueOf(exp, 'dnsquorum_drift_record_sets_total', { ...zp, action: 'repaired' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_drift_record_sets_total', { ...zp, action: 'reported' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_sync_checks_total', { ...zp, via: 'dns', result: 'same' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_sync_checks_total', { ...zp, via: 'dns', result: 'differs' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_sync_checks_total', { ...zp, via: 'api', result: 'differs' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_sync_checks_total', { ...zp, via: 'api', result: 'same' })).toBeUndefined();
+
+    // Pass durations in seconds: 0.02 and 0.03 fall in le=0.05, 0.3 in le=0.5.
+    expect(valueOf(exp, 'dnsquorum_sync_pass_duration_seconds_bucket', { ...zp, le: '0.05' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_sync_pass_duration_seconds_bucket', { ...zp, le: '0.5' })).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_sync_pass_duration_seconds_count', zp)).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_sync_pass_duration_seconds_sum', zp)).toBeCloseTo(0.35, 10);
+  });
+
+  it('observes time to visible in seconds, with buckets from 0.05 s to 600 s', async () => {
+    const metrics = new Metrics(() => undefined);
+    metrics.sync.visible({ ...zp, ms: 40 });
+    metrics.sync.visible({ ...zp, ms: 12_000 });
+    metrics.sync.visible({ ...zp, ms: 900_000 });
+    const { exp } = await scrape(metrics);
+    const buckets = exp.samples.filter((s) => s.name === 'dnsquorum_time_to_visible_seconds_bucket').map((s) => s.labels.le);
+    expect(buckets[0]).toBe('0.05');
+    expect(buckets.at(-2)).toBe('600');
+    expect(buckets.at(-1)).toBe('+Inf');
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_bucket', { ...zp, le: '0.05' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_bucket', { ...zp, le: '10' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_bucket', { ...zp, le: '20' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_bucket', { ...zp, le: '600' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_bucket', { ...zp, le: '+Inf' })).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_sum', zp)).toBeCloseTo(912.04, 6);
+  });
+
+  it('drops events with impossible numbers instead of throwing on the write path', async () => {
+    const metrics = new Metrics(() => undefined);
+    expect(() => {
+      metrics.sync.write({ ...zp, changes: -1 });
+      metrics.sync.drift({ ...zp, records: Number.NaN, repaired: true });
+      metrics.sync.visible({ ...zp, ms: -5 });
+    }).not.toThrow();
+    const { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_sync_writes_total', zp)).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_sync_changes_total', zp)).toBeUndefined();
+    expect(valueOf(exp, 'dnsquorum_time_to_visible_seconds_count', zp)).toBeUndefined();
+  });
+
+  it('reads provider gauges from the status at scrape time', async () => {
+    let current = report();
+    const metrics = new Metrics(() => current);
+    const ns1 = { zone: 'example.com.', provider: 'ns1' };
+    let { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_provider_lag_seconds', zp)).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_provider_lag_seconds', ns1)).toBe(42.5);
+    expect(valueOf(exp, 'dnsquorum_provider_in_sync', zp)).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_provider_in_sync', ns1)).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_provider_last_read_timestamp_seconds', zp)).toBe(1_700_000_000);
+    expect(valueOf(exp, 'dnsquorum_provider_last_read_timestamp_seconds', ns1)).toBeUndefined();
+    expect(valueOf(exp, 'dnsquorum_provider_consecutive_failures', zp)).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_provider_consecutive_failures', ns1)).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_drift_current_record_sets', ns1)).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_writes_held')).toBe(0);
+
+    // A later scrape sees the new status: the hold is on, ns1 caught up, r53 is gone.
+    current = report({
+      hold: 'waiting for quorum data on api.example.com. A',
+      providers: [{ provider: 'ns1', type: 'ns1', zones: [providerZone('example.com.')] }],
+    });
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_writes_held')).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_provider_in_sync', ns1)).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_provider_consecutive_failures', ns1)).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_provider_in_sync', zp)).toBeUndefined();
+  });
+
+  it('has no provider series before the daemon has a status, and writes_held reads 0', async () => {
+    const { exp } = await scrape(new Metrics(() => undefined));
+    expect(exp.samples.filter((s) => s.name.startsWith('dnsquorum_provider_') || s.name === 'dnsquorum_drift_current_record_sets')).toEqual([]);
+    expect(valueOf(exp, 'dnsquorum_writes_held')).toBe(0);
+  });
+
+  it('reads the status once per scrape', async () => {
+    let calls = 0;
+    const metrics = new Metrics(() => {
+      calls += 1;
+      return report();
+    });
+    await scrape(metrics);
+    expect(calls).toBe(1);
+  });
+
+  it.each([
+    ['dnsquorum_sync_passes_total', 'counter'],
+    ['dnsquorum_sync_writes_total', 'counter'],
+    ['dnsquorum_sync_changes_total', 'counter'],
+    ['dnsquorum_drift_record_sets_total', 'counter'],
+    ['dnsquorum_sync_checks_total', 'counter'],
+    ['dnsquorum_time_to_visible_seconds', 'histogram'],
+    ['dnsquorum_sync_pass_duration_seconds', 'histogram'],
+    ['dnsquorum_provider_lag_seconds', 'gauge'],
+    ['dnsquorum_provider_in_sync', 'gauge'],
+    ['dnsquorum_provider_last_read_timestamp_seconds', 'gauge'],
+    ['dnsquorum_provider_consecutive_failures', 'gauge'],
+    ['dnsquorum_drift_current_record_sets', 'gauge'],
+    ['dnsquorum_writes_held', 'gauge'],
+  ])('%s has TYPE %s and a HELP text', async (name, type) => {
+    const { exp } = await scrape(new Metrics(() => report()));
+    expect(exp.type.get(name)).toBe(type);
+    expect(exp.help.get(name)?.length).toBeGreaterThan(20);
+  });
+});
