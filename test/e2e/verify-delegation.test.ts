@@ -99,8 +99,10 @@ describe('dnsquorum verify: does the parent delegate the zone to every provider?
     await rm(dir, { recursive: true, force: true });
   });
 
+  let written = 0;
   async function applied(config: string): Promise<string> {
-    const file = join(dir, `dq-${Math.random().toString(36).slice(2)}.yaml`);
+    written += 1;
+    const file = join(dir, `dq-${written}.yaml`);
     await writeFile(file, config);
     const apply = await runCli(['sync', '--apply', '--config', file]);
     expect(apply.code, apply.stderr + apply.stdout).toBe(0);

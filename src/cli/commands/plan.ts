@@ -74,6 +74,13 @@ async function runPass(argv: readonly string[], io: CommandIo, spec: CommandSpec
     await Promise.all([...providers.values()].map((p) => p.close()));
   }
   io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  // The report goes to stdout (scripts parse it); what stopped a provider also goes to stderr,
+  // where an operator running this by hand or from CI looks for the reason of a non-zero exit.
+  for (const zone of report.zones) {
+    for (const p of zone.providers) {
+      if (p.error !== undefined && (p.outcome === 'failed' || p.outcome === 'refused')) io.err(`dnsquorum ${spec.name}: ${zone.zone} at ${p.provider}: ${p.error.code}: ${p.error.message}\n`);
+    }
+  }
   const outcomes = report.zones.flatMap((z) => z.providers.map((p) => p.outcome));
   if (outcomes.includes('failed')) return 1;
   if (!dryRun) return outcomes.includes('refused') ? 1 : 0;

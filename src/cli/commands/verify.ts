@@ -1,11 +1,11 @@
 import { loadConfigFile } from '../../config/load.js';
-import type { HostPort, ResolvedConfig } from '../../config/types.js';
+import type { ResolvedConfig } from '../../config/types.js';
 import { fqdn } from '../../domain/record.js';
 import type { ZoneSpec } from '../../domain/zone.js';
 import { systemClock } from '../../lib/clock.js';
 import { DnsQuorumError, UsageError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/logger.js';
-import { createProviders } from '../../providers/registry.js';
+import { createProviders, nameServerAddresses } from '../../providers/registry.js';
 import { checkHostPort } from '../../config/values.js';
 import { systemParentNameservers } from '../../verify/delegation-check.js';
 import type { ParentNameserverLookup } from '../../verify/delegation-check.js';
@@ -89,7 +89,7 @@ export async function verifyCommand(argv: readonly string[], io: CommandIo): Pro
       zones,
       allZones: config.zones,
       providers,
-      resolve: serverAddresses(config),
+      resolve: nameServerAddresses(config),
       ...(parentNameservers === undefined ? {} : { parentNameservers }),
       clock: systemClock,
       logger,
@@ -103,18 +103,4 @@ export async function verifyCommand(argv: readonly string[], io: CommandIo): Pro
   }
   io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatVerifyReport(report));
   return verifyExitCode(report);
-}
-
-/**
- * Where to reach name servers: the config's `resolve:` map, plus each local provider's own name
- * server at the address its built-in DNS server listens on (unless `resolve:` says otherwise).
- */
-export function serverAddresses(config: ResolvedConfig): ReadonlyMap<string, HostPort> {
-  const addresses = new Map(config.resolve);
-  for (const provider of config.providers.values()) {
-    if (provider.type !== 'local' || provider.listen.port === 0) continue;
-    const host = provider.nameserver.replace(/\.$/, '');
-    if (!addresses.has(host)) addresses.set(host, provider.listen);
-  }
-  return addresses;
 }
