@@ -63,10 +63,10 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
   const limit = concurrencyLimit(MAX_DNS_QUESTIONS_IN_FLIGHT);
   const askServers: AskServers = (hosts, expectations, signal) => Promise.all(hosts.map((host) => verifyServer(host, expectations, { resolve, limit, signal })));
   // The status closes over the daemon, which is built last; it is only read once the API is up.
-  let daemon: Daemon | undefined;
+  const built: { daemon?: Daemon } = {};
   const status = (): DaemonStatusReport => ({
     region: config.region,
-    state: daemon?.state ?? 'starting',
+    state: built.daemon?.state ?? 'starting',
     startedAt,
     now: clock.now(),
     ...reconciler.status(),
@@ -104,7 +104,7 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
   const api = new AdminApi({ listen: config.api.listen, token: config.api.token, routes: [statusRoute(status), metrics.route()], logger: logger.child({ component: 'api' }) });
   services.push(api);
 
-  daemon = new Daemon({
+  const daemon = new Daemon({
     logger,
     clock,
     services,
@@ -115,5 +115,6 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     reconciler,
     evaluateEveryMs: 1000,
   });
+  built.daemon = daemon;
   return daemon;
 }

@@ -11,8 +11,6 @@ export interface GuardrailOptions {
   readonly healthDriven: ReadonlySet<RecordKey>;
 }
 
-export const DEFAULT_GUARDRAILS: Omit<GuardrailOptions, 'healthDriven'> = { maxChangeShare: 0.3, minRecordsForShare: 10 };
-
 /** One reason a change set is unsafe. */
 export interface Violation {
   readonly rule: 'empty-record-set' | 'too-much-change' | 'nameserver-removal';

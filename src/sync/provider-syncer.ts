@@ -78,6 +78,11 @@ interface ZoneState {
   /** Record sets that differ now and were left (drift: report), by key. */
   driftCurrent: readonly string[];
   driftCurrentKeys: ReadonlySet<RecordKey>;
+  /**
+   * Record sets whose drift was already counted and logged, until the provider converges: a
+   * repair that fails and is retried, or drift that is left, is counted once.
+   */
+  driftNoted: ReadonlySet<string>;
 }
 
 type PassOutcome = 'in-sync' | 'applied' | 'refused' | 'drift-reported';
@@ -174,7 +179,7 @@ export class ProviderSyncer {
     state.state = 'syncing';
     try {
       const outcome = await this.reconcile(state, AbortSignal.timeout(this.options.passTimeoutMs));
-      state.state = outcome === 'applied' ? 'in-sync' : outcome;
+      state.state = outcome === 'applied' ? (state.driftCurrent.length > 0 ? 'drift-reported' : 'in-sync') : outcome;
       // Caught up unless a newer target came while the pass ran (the trigger set `due` for it).
       if (outcome !== 'refused' && state.converged?.version === this.options.decider.target(state.zone.name)?.version) state.behindSince = undefined;
       state.consecutiveFailures = 0;
@@ -286,9 +291,11 @@ export class ProviderSyncer {
     if (drifted.length === 0) return;
     const { provider } = this.options;
     const zone = state.zone.name;
-    // In report mode the same drift is found on every read; it is counted and logged once.
-    const fresh = drifted.filter((name) => !state.driftCurrent.includes(name));
+    // The same drift is found again by every read until it is repaired (or, in report mode, for
+    // as long as it is left); it is counted and logged once.
+    const fresh = drifted.filter((name) => !state.driftNoted.has(name));
     if (fresh.length === 0) return;
+    state.driftNoted = new Set([...state.driftNoted, ...fresh]);
     state.driftDetected += fresh.length;
     const repair = state.zone.drift === 'repair';
     this.log.warn(
@@ -303,6 +310,7 @@ export class ProviderSyncer {
     state.driftCurrent = driftLeft;
     // changedRecordNames gives "name type", which is exactly a RecordKey.
     state.driftCurrentKeys = new Set(driftLeft);
+    state.driftNoted = new Set(driftLeft);
   }
 
   /**
@@ -372,6 +380,7 @@ function initialState(zone: ZoneSpec): ZoneState {
     driftRepaired: 0,
     driftCurrent: [],
     driftCurrentKeys: new Set(),
+    driftNoted: new Set(),
   };
 }
 

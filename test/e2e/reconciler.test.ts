@@ -67,6 +67,8 @@ function zoneSpec(drift: DriftPolicy): ZoneSpec {
 /** A provider that fails every call while `down`, as a provider in an outage does. */
 class SwitchableProvider implements DnsProvider {
   down = false;
+  /** Reads work, writes fail: a provider rejecting changes. */
+  writesDown = false;
   listCalls = 0;
   constructor(private readonly inner: DnsProvider) {}
   get name(): string { return this.inner.name; }
@@ -82,6 +84,7 @@ class SwitchableProvider implements DnsProvider {
   }
   applyChanges(changes: ChangeSet, signal: AbortSignal): Promise<void> {
     this.check();
+    if (this.writesDown) throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.inner.name, 'HTTP 500 on write, from the test', { transient: true });
     return this.inner.applyChanges(changes, signal);
   }
   ensureZone(zone: string, signal: AbortSignal): Promise<void> {
@@ -285,6 +288,25 @@ describe('Reconciler', () => {
     await vi.waitFor(async () => { expect(await served('a', WWW)).toEqual(['192.0.2.80']); });
     await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'in-sync', drift: { detected: 1, repaired: 1, current: [] } }); });
     expect(checks).toContainEqual(expect.objectContaining({ provider: 'a', via: 'dns', differs: true }));
+    expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: true }]);
+  });
+
+  it('counts drift once when its repair fails and is retried', async () => {
+    const r = start('repair');
+    await settled(r, 'a');
+    await tamper('a');
+    lab('a').provider.writesDown = true;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      clock.advance(1000);
+      r.checkNow(true);
+      await vi.waitFor(() => { expect(zoneStatus(r, 'a').consecutiveFailures).toBe(attempt); });
+    }
+    expect(zoneStatus(r, 'a')).toMatchObject({ state: 'lagging', drift: { detected: 1, repaired: 0 } });
+    lab('a').provider.writesDown = false;
+    clock.advance(1000);
+    r.checkNow(false);
+    await vi.waitFor(async () => { expect(await served('a', WWW)).toEqual(['192.0.2.80']); });
+    await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'in-sync', drift: { detected: 1, repaired: 1, current: [] } }); });
     expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: true }]);
   });
 
