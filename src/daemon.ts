@@ -41,6 +41,8 @@ export interface DaemonParts {
   readonly endpointIds: readonly EndpointId[];
   readonly probes: Task;
   readonly reconciler: Reconciling;
+  /** Other tasks that run for the daemon's whole life (the peer exchange). */
+  readonly background: readonly { readonly name: string; readonly task: Task }[];
   /** How often every endpoint is re-evaluated, so that stale votes count as missing without a probe. */
   readonly evaluateEveryMs: number;
 }
@@ -88,7 +90,11 @@ export class Daemon {
         logger.error({ err, task: name }, `${name} failed: ${errorMessage(err)}; stopping`);
         stop();
       });
-    const running = Promise.all([watch('probes', this.parts.probes), watch('reconcile', this.parts.reconciler)]);
+    const running = Promise.all([
+      watch('probes', this.parts.probes),
+      watch('reconcile', this.parts.reconciler),
+      ...this.parts.background.map(({ name, task }) => watch(name, task)),
+    ]);
     await new Promise<void>((resolve) => {
       if (tasks.signal.aborted) resolve();
       else tasks.signal.addEventListener('abort', () => { resolve(); }, { once: true });

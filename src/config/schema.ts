@@ -170,9 +170,9 @@ function resolveQuorum(readers: Readers, view: MapView, setting: QuorumSetting, 
 }
 
 function readCluster(readers: Readers, node: ConfigNode | undefined, ownRegion: string | undefined, secrets: SecretSource): ClusterConfig | undefined {
-  const defaults = { peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000 };
+  const defaults = { peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000, writer: true, exchangeIntervalMs: 2_000 };
   if (node === undefined) return defaults;
-  const view = readMap(readers.reporter, node, ['cluster'], { allowed: ['peers', 'secret', 'quorum', 'staleAfter', 'warmup'] });
+  const view = readMap(readers.reporter, node, ['cluster'], { allowed: ['peers', 'secret', 'quorum', 'staleAfter', 'warmup', 'writer', 'exchangeInterval'] });
   if (view === undefined) return undefined;
   const peers = view.optional('peers', (n, p) => readPeers(readers, n, p, ownRegion), []);
   const secret = view.maybe('secret', (n, p) => readSecret(readers, n, p, secrets));
@@ -187,7 +187,17 @@ function readCluster(readers: Readers, node: ConfigNode | undefined, ownRegion: 
     quorum,
     staleAfterMs: view.optional('staleAfter', readers.duration(1), defaults.staleAfterMs),
     warmupMs: view.optional('warmup', readers.duration(0), defaults.warmupMs),
+    writer: view.optional('writer', readers.bool, defaults.writer),
+    exchangeIntervalMs: view.optional('exchangeInterval', readers.duration(10), defaults.exchangeIntervalMs),
   });
+  if (parts !== undefined && parts.exchangeIntervalMs >= parts.staleAfterMs) {
+    readers.reporter.report(
+      view.entry('exchangeInterval')?.value.pos ?? view.pos,
+      view.at('exchangeInterval'),
+      `exchangeInterval (${formatDuration(parts.exchangeIntervalMs)}) must be shorter than staleAfter (${formatDuration(parts.staleAfterMs)}), or peers' verdicts would go stale between two messages`,
+    );
+    return undefined;
+  }
   if (parts === undefined || (secret.present && secret.value === undefined)) return undefined;
   if (!secret.present && parts.peers.length > 0) return undefined;
   return secret.present && secret.value !== undefined ? { ...parts, secret: secret.value } : parts;

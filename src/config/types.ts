@@ -59,6 +59,10 @@ export interface ClusterConfig {
   readonly staleAfterMs: number;
   /** After start, writes wait for quorum data on every failover record, at most this long. */
   readonly warmupMs: number;
+  /** This replica may write; false makes it a prober only (it still shares its verdicts). */
+  readonly writer: boolean;
+  /** How often this replica sends its verdicts to every peer (also at once on a change). */
+  readonly exchangeIntervalMs: number;
 }
 
 export interface ApiConfig {

@@ -22,8 +22,12 @@ export interface ApiRequest {
   /** Values of the route's `:name` segments, decoded. */
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
-  /** The parsed JSON body; null when the request had none. */
+  /** The parsed JSON body; null when the request had none, or when the route asked for the raw body only. */
   readonly body: unknown;
+  /** The body exactly as sent (UTF-8), for routes that verify a signature over it. Always set by AdminApi. */
+  readonly rawBody?: string;
+  /** The request headers (names lower-case), for routes that authenticate by their own headers. Always set by AdminApi. */
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
   /**
    * Who asks, as the client names itself in X-DnsQuorum-Actor, for audit records. Only set on
    * authenticated routes: the token proves the caller may act, the header says who it is.
@@ -41,6 +45,13 @@ export interface Route {
   readonly path: string;
   /** Whether the bearer token is needed. Metrics are scraped without one. */
   readonly auth: boolean;
+  /**
+   * The body is not parsed as JSON (req.body is null; req.rawBody has it): for routes that check
+   * a signature over the exact bytes before trusting, and that answer a bad body themselves.
+   */
+  readonly rawBodyOnly?: boolean;
+  /** This route's body size limit; MAX_BODY_BYTES when unset (peer messages carry every verdict of a region). */
+  readonly maxBodyBytes?: number;
   handle(req: ApiRequest): Promise<ApiResponse>;
 }
 
@@ -141,23 +152,24 @@ type BodyResult = { readonly kind: 'ok'; readonly bytes: Buffer } | { readonly k
  * Reads the body up to MAX_BODY_BYTES. An oversize body is drained (not kept) up to
  * MAX_DISCARD_BYTES, so the client is still reading when the 413 arrives instead of seeing a reset.
  */
-function readBody(req: IncomingMessage): Promise<BodyResult> {
+function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+  const discardBytes = Math.max(MAX_DISCARD_BYTES, maxBytes);
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (Number.isFinite(declared) && declared > MAX_DISCARD_BYTES) return Promise.resolve({ kind: 'too-large', drained: false });
+  if (Number.isFinite(declared) && declared > discardBytes) return Promise.resolve({ kind: 'too-large', drained: false });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > MAX_DISCARD_BYTES) {
+      if (size <= maxBytes) chunks.push(chunk);
+      else if (size > discardBytes) {
         cleanup();
         resolve({ kind: 'too-large', drained: false });
       }
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(size > MAX_BODY_BYTES ? { kind: 'too-large', drained: true } : { kind: 'ok', bytes: Buffer.concat(chunks) });
+      resolve(size > maxBytes ? { kind: 'too-large', drained: true } : { kind: 'ok', bytes: Buffer.concat(chunks) });
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -179,6 +191,15 @@ function readBody(req: IncomingMessage): Promise<BodyResult> {
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+function parseJsonBody(text: string): unknown {
+  if (text.length === 0) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ApiError(400, 'DQ_API_BAD_REQUEST', `the request body is not valid JSON: ${errorMessage(err)}`);
+  }
 }
 
 function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
@@ -313,8 +334,9 @@ export class AdminApi {
     }
     const { route } = chosen.compiled;
     const actor = route.auth ? this.authenticate(req) : null;
-    const body = await this.parseBody(req);
-    return route.handle({ method: route.method, path: target.path, params: chosen.params, query: target.query, body, actor });
+    const rawBody = await this.readRawBody(req, route.maxBodyBytes ?? MAX_BODY_BYTES);
+    const body = route.rawBodyOnly === true ? null : parseJsonBody(rawBody);
+    return route.handle({ method: route.method, path: target.path, params: chosen.params, query: target.query, body, rawBody, headers: req.headers, actor });
   }
 
   /** Checks the bearer token; returns the actor the client names, or null. */
@@ -336,22 +358,23 @@ export class AdminApi {
     return actor;
   }
 
-  private async parseBody(req: IncomingMessage): Promise<unknown> {
-    const result = await readBody(req);
+  private async readRawBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+    const result = await readBody(req, maxBytes);
     if (result.kind === 'too-large') {
-      throw new ApiError(413, 'DQ_API_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES / 1024} KiB`, {
+      throw new ApiError(413, 'DQ_API_TOO_LARGE', `the request body is over ${maxBytes / 1024} KiB`, {
         headers: result.drained ? {} : { connection: 'close' },
       });
     }
-    if (result.bytes.length === 0) return null;
-    try {
-      return JSON.parse(result.bytes.toString('utf8')) as unknown;
-    } catch (err) {
-      throw new ApiError(400, 'DQ_API_BAD_REQUEST', `the request body is not valid JSON: ${errorMessage(err)}`);
-    }
+    return result.bytes.toString('utf8');
   }
 
   private send(res: ServerResponse, answer: ApiResponse, headers: Readonly<Record<string, string>>): void {
+    // A 204 has no body, so no Content-Length or Content-Type either (RFC 9110 §8.6).
+    if (answer.status === 204) {
+      res.writeHead(204, { ...headers, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     const [payload, contentType] = 'text' in answer ? [answer.text, answer.contentType] : [`${JSON.stringify(answer.body)}\n`, 'application/json; charset=utf-8'];
     const bytes = Buffer.from(payload, 'utf8');
     res.writeHead(answer.status, {

@@ -13,6 +13,9 @@ import type { DaemonStatusReport } from './status.js';
 const TIME_TO_VISIBLE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
 const PASS_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+/** The states a region's verdict on an endpoint can take; each gets a series so `== 1` and `== 0` both work. */
+const VERDICT_STATES: readonly string[] = ['up', 'down', 'unknown'];
+
 type ZoneProviderLabel = 'zone' | 'provider';
 const ZONE_PROVIDER: readonly ZoneProviderLabel[] = ['zone', 'provider'];
 
@@ -121,6 +124,117 @@ export class Metrics {
         this.reset();
         const report = read();
         if (report !== undefined) this.set(report.hold === null ? 0 : 1);
+      },
+    });
+    this.clusterMetrics();
+  }
+
+  /** Series about the cluster (peers, writer) and every endpoint's health across regions, read from the status. */
+  private clusterMetrics(): void {
+    const read = (): DaemonStatusReport | undefined => this.read();
+    const registers = [this.registry];
+    new Gauge({
+      name: 'dnsquorum_endpoint_up',
+      help: 'Whether the quorum of regions judges the endpoint up (1) or down (0); absent while unknown.',
+      labelNames: ['endpoint'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of read()?.endpoints ?? []) {
+          if (e.state === 'up' || e.state === 'down') this.set({ endpoint: e.endpointId }, e.state === 'up' ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_endpoint_region_verdict',
+      help: "Each region's latest verdict on the endpoint: 1 for the state it reports (up, down, unknown), 0 for the others.",
+      labelNames: ['endpoint', 'region', 'state'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of read()?.endpoints ?? []) {
+          for (const r of e.regions) {
+            const states = VERDICT_STATES.includes(r.state) ? VERDICT_STATES : [...VERDICT_STATES, r.state];
+            for (const state of states) this.set({ endpoint: e.endpointId, region: r.region, state }, state === r.state ? 1 : 0);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_endpoint_region_verdict_age_seconds',
+      help: "Seconds since each region's verdict on the endpoint was made, as this replica holds it.",
+      labelNames: ['endpoint', 'region'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of read()?.endpoints ?? []) {
+          for (const r of e.regions) this.set({ endpoint: e.endpointId, region: r.region }, Math.max(0, r.ageMs) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_cluster_writer',
+      help: 'Which region writes to the providers now, by the deterministic rule: 1 for it, 0 for every other known region; all 0 when none may.',
+      labelNames: ['region'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const cluster = read()?.cluster;
+        if (cluster === undefined) return;
+        const regions = new Set([cluster.region, ...cluster.peers.map((p) => p.region)]);
+        if (cluster.writer !== null) regions.add(cluster.writer);
+        for (const region of regions) this.set({ region }, region === cluster.writer ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_cluster_sees_quorum',
+      help: 'Whether this replica hears from a quorum of regions (itself included): 1 yes, 0 no.',
+      registers,
+      collect() {
+        this.reset();
+        const cluster = read()?.cluster;
+        if (cluster !== undefined) this.set(cluster.seesQuorum ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_cluster_fresh_regions',
+      help: 'Regions this replica has heard from recently enough (cluster.staleAfter), itself included.',
+      registers,
+      collect() {
+        this.reset();
+        const cluster = read()?.cluster;
+        if (cluster !== undefined) this.set(cluster.freshRegions.length);
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_peer_last_heard_age_seconds',
+      help: 'Seconds since a valid message from the peer region last arrived; absent until the first one.',
+      labelNames: ['peer'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const report = read();
+        for (const peer of report?.cluster.peers ?? []) {
+          if (report !== undefined && peer.lastHeardAt !== null) this.set({ peer: peer.region }, Math.max(0, report.now - peer.lastHeardAt) / 1000);
+        }
+      },
+    });
+    // The cluster keeps its own running counts; a counter cannot be set, so each scrape adds what
+    // changed since the last one. A count that went down means its source started over.
+    const lastRejected = new Map<string, number>();
+    new Counter({
+      name: 'dnsquorum_peer_messages_rejected_total',
+      help: 'Peer messages refused, by reason: bad-signature, stale, replayed, malformed, unknown-peer.',
+      labelNames: ['reason'] as const,
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(read()?.cluster.rejected ?? {})) {
+          if (!countable(n)) continue;
+          const before = lastRejected.get(reason);
+          const delta = before === undefined || n < before ? n : n - before;
+          lastRejected.set(reason, n);
+          this.inc({ reason }, delta);
+        }
       },
     });
   }

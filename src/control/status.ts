@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DnsQuorumError } from '../lib/errors.js';
+import type { ClusterStatus, EndpointStatus } from '../cluster/status.js';
 import type { SyncStatus } from '../sync/status.js';
 import type { Route } from './api.js';
 
@@ -12,6 +13,10 @@ export interface DaemonStatusReport extends SyncStatus {
   readonly startedAt: number;
   /** The daemon's clock when it answered; the CLI shows ages relative to it. */
   readonly now: number;
+  /** Peers, who writes, and refused peer messages. */
+  readonly cluster: ClusterStatus;
+  /** Every endpoint's health across regions: each region's verdict and its age. */
+  readonly endpoints: readonly EndpointStatus[];
 }
 
 export function statusRoute(source: () => DaemonStatusReport): Route {
@@ -48,6 +53,40 @@ const providerZoneSchema = z.object({
   drift: z.object({ detected: count, repaired: count, current: z.array(z.string()) }),
 });
 
+/** Counts of peer messages refused, by reason. */
+const rejectedSchema = z.record(z.string(), count);
+
+const peerSchema = z.object({
+  region: z.string(),
+  url: z.string(),
+  lastHeardAt: epochMs.nullable(),
+  fresh: z.boolean(),
+  writer: z.boolean(),
+  seesQuorum: z.boolean(),
+  lastSentAt: epochMs.nullable(),
+  lastSendError: z.string().nullable(),
+});
+
+const clusterSchema = z.object({
+  region: z.string(),
+  writerCapable: z.boolean(),
+  freshRegions: z.array(z.string()),
+  quorum: count,
+  seesQuorum: z.boolean(),
+  writer: z.string().nullable(),
+  peers: z.array(peerSchema),
+  rejected: rejectedSchema,
+});
+
+const endpointSchema = z.object({
+  endpointId: z.string(),
+  state: z.string(),
+  reason: z.string(),
+  insufficientVantage: z.boolean(),
+  since: epochMs,
+  regions: z.array(z.object({ region: z.string(), state: z.string(), ageMs: z.number().nonnegative(), reason: z.string() })),
+});
+
 const reportSchema = z.object({
   region: z.string(),
   state: z.string(),
@@ -67,6 +106,8 @@ const reportSchema = z.object({
     }),
   ),
   providers: z.array(z.object({ provider: z.string(), type: z.string(), zones: z.array(providerZoneSchema) })),
+  cluster: clusterSchema,
+  endpoints: z.array(endpointSchema),
 });
 
 /** "providers[0].zones[1].lagMs" */

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   DQ_API_TOO_LARGE: 'An admin API request body (or its headers) was over the size limit.',
   DQ_API_INTERNAL: 'An admin API handler failed unexpectedly; the daemon log has the details.',
   DQ_API_UNREACHABLE: 'The CLI could not reach the admin API (nothing listening, or no answer in time).',
+  DQ_PEER_REJECTED: 'A peer exchange message was refused (bad signature, outside the replay window, replayed, malformed, or from a region not in cluster.peers); counted per reason in status.',
   DQ_API_BAD_ANSWER: 'The admin API answered something the CLI could not understand.',
   DQ_INTERNAL: 'An unexpected condition; please report it.',
 } as const;

@@ -48,11 +48,17 @@ export class HealthBoard {
     this.rules = options.rules;
   }
 
-  /** Counts one of this region's probes. Results for endpoints no longer configured are dropped. */
-  recordProbe(result: ProbeResult): void {
+  /**
+   * Counts one of this region's probes. Results for endpoints no longer configured are dropped.
+   * Returns true when this region's verdict on the endpoint changed: peers want to hear it at once.
+   */
+  recordProbe(result: ProbeResult): boolean {
     const rule = this.rules(result.endpointId);
-    if (rule === undefined) return;
-    this.counters.set(result.endpointId, observe(this.counters.get(result.endpointId), result, rule));
+    if (rule === undefined) return false;
+    const before = this.counters.get(result.endpointId);
+    const after = observe(before, result, rule);
+    this.counters.set(result.endpointId, after);
+    return before === undefined || toVerdict(this.region, result.endpointId, before).state !== toVerdict(this.region, result.endpointId, after).state;
   }
 
   /**

@@ -19,6 +19,41 @@ const REPORT: DaemonStatusReport = {
   startedAt: NOW - 2 * 3600_000 - 3 * 60_000,
   now: NOW,
   hold: 'waiting for quorum data on api.example.com. A (1 of 2 regions reported)',
+  cluster: {
+    region: 'us-east',
+    writerCapable: true,
+    freshRegions: ['eu-west', 'us-east'],
+    quorum: 2,
+    seesQuorum: true,
+    writer: 'eu-west',
+    peers: [
+      { region: 'eu-west', url: 'http://127.0.0.2:8053', lastHeardAt: NOW - 400, fresh: true, writer: true, seesQuorum: true, lastSentAt: NOW - 1_000, lastSendError: null },
+      { region: 'ap-south', url: 'http://127.0.0.3:8053', lastHeardAt: NOW - 75_000, fresh: false, writer: false, seesQuorum: false, lastSentAt: null, lastSendError: 'connection refused' },
+    ],
+    rejected: { stale: 2, 'bad-signature': 5, replayed: 0 },
+  },
+  endpoints: [
+    {
+      endpointId: 'api-primary-1',
+      state: 'down',
+      reason: '2 of 3 regions say down',
+      insufficientVantage: false,
+      since: NOW - 95_000,
+      regions: [
+        { region: 'us-east', state: 'down', ageMs: 400, reason: '3 failures in a row' },
+        { region: 'eu-west', state: 'down', ageMs: 200, reason: '3 failures in a row' },
+        { region: 'ap-south', state: 'up', ageMs: 1_100, reason: '2 successes in a row' },
+      ],
+    },
+    {
+      endpointId: 'web-1',
+      state: 'unknown',
+      reason: 'only 1 region reports, quorum needs 2',
+      insufficientVantage: true,
+      since: NOW - 5_000,
+      regions: [{ region: 'us-east', state: 'up', ageMs: 2_000, reason: '2 successes in a row' }],
+    },
+  ],
   records: [
     { zone: 'example.com.', name: 'api.example.com.', type: 'A', pool: 'secondary', values: ['198.51.100.20'], cause: 'health', reason: 'primary: 2 of 2 values down in 2 of 3 regions', since: NOW - 95_000 },
     { zone: 'example.com.', name: 'www.example.com.', type: 'CNAME', pool: 'primary', values: ['edge.example.net.'], cause: 'override', reason: 'alice: maintenance', since: NOW - 3_600_000 },
@@ -108,6 +143,30 @@ describe('dnsquorum status against a live admin API', () => {
     expect(out.split('\n').filter((l) => / $/.test(l))).toEqual([]);
   });
 
+  it('prints the cluster: this region, the writer, the quorum in view, each peer and refused messages', async () => {
+    const result = await runCli(['status', '--api', url], { env: { ...clean, DNSQUORUM_API_TOKEN: TOKEN } });
+    expect(result.code).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain('\nCluster\n');
+    expect(out).toContain('  this region: us-east (may write)');
+    expect(out).toContain('  writer: eu-west');
+    expect(out).toContain('  fresh regions: 2 of 3 (eu-west, us-east), quorum 2: sees quorum');
+    expect(out).toMatch(/PEER +HEARD +MAY WRITE +SEES QUORUM +LAST SENT +LAST SEND ERROR/);
+    expect(out).toMatch(/eu-west +fresh \(0\.4s ago\) +yes +yes +1s ago +-/);
+    expect(out).toMatch(/ap-south +silent for 1m 15s +no +no +- +connection refused/);
+    // Sorted by reason; reasons with no refusals are left out.
+    expect(out).toContain('  refused peer messages: bad-signature 5, stale 2\n');
+  });
+
+  it("prints each endpoint's state and reason, then every region's verdict and age", async () => {
+    const result = await runCli(['status', '--api', url], { env: { ...clean, DNSQUORUM_API_TOKEN: TOKEN } });
+    expect(result.code).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain('\nEndpoints\n');
+    expect(out).toMatch(/api-primary-1 +down +1m 35s ago +2 of 3 regions say down +us-east down 0\.4s {2}eu-west down 0\.2s {2}ap-south up 1\.1s\n/);
+    expect(out).toMatch(/web-1 +unknown \(too few regions\) +5s ago +only 1 region reports, quorum needs 2 +us-east up 2\.0s\n/);
+  });
+
   it('--json prints the report as the API gave it', async () => {
     const result = await runCli(['status', '--api', url, '--json'], { env: { ...clean, DNSQUORUM_API_TOKEN: TOKEN } });
     expect(result.stderr).toBe('');
@@ -194,6 +253,30 @@ describe('dnsquorum status against a live admin API', () => {
       expect(result.stdout).toBe('');
       expect(result.stderr).toContain('DQ_API_BAD_ANSWER');
       expect(result.stderr).toContain('providers[0].zones[0].lagMs');
+    } finally {
+      await odd.close();
+    }
+  });
+
+  it.each([
+    ['cluster.writer', { ...REPORT, cluster: { ...REPORT.cluster, writer: 7 } }],
+    ['cluster.rejected.stale', { ...REPORT, cluster: { ...REPORT.cluster, rejected: { stale: -1 } } }],
+    ['endpoints[0].regions[1].ageMs', { ...REPORT, endpoints: [{ ...REPORT.endpoints[0], regions: [REPORT.endpoints[0]?.regions[0], { region: 'eu-west', state: 'up', ageMs: -5, reason: '' }] }] }],
+    ['endpoints', Object.fromEntries(Object.entries(REPORT).filter(([key]) => key !== 'endpoints'))],
+  ])('exits 1 naming %s when the cluster or endpoints part is wrong', async (field, bad) => {
+    const odd = new AdminApi({
+      listen: { host: '127.0.0.1', port: 0 },
+      token: TOKEN,
+      routes: [{ method: 'GET', path: '/v1/status', auth: true, handle: () => Promise.resolve({ status: 200, body: bad }) }],
+      logger: silentLogger(),
+    });
+    await odd.start();
+    try {
+      const result = await runCli(['status', '--api', `http://127.0.0.1:${odd.address().port}`], { env: { ...clean, DNSQUORUM_API_TOKEN: TOKEN } });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('DQ_API_BAD_ANSWER');
+      expect(result.stderr).toContain(`${field}:`);
     } finally {
       await odd.close();
     }

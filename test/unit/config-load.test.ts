@@ -53,7 +53,7 @@ describe('defaults', () => {
     expect(config.stateDir).toBe(join(dir, 'state'));
     expect(config.resolve.size).toBe(0);
     expect(config.api).toEqual({ listen: { host: '127.0.0.1', port: 8053 } });
-    expect(config.cluster).toEqual({ peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000 });
+    expect(config.cluster).toEqual({ peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000, writer: true, exchangeIntervalMs: 2_000 });
     expect(config.sync).toEqual({ intervalMs: 60_000, readIntervalMs: 900_000, visibleTimeoutMs: 300_000 });
     expect(config.providers.get('lab')).toEqual({
       type: 'local',
@@ -236,6 +236,25 @@ describe('region and cluster', () => {
     const issues = issuesOf(text, { S: 's' });
     expect(issues).toHaveLength(1);
     expect(issues[0]).toContain(reason);
+  });
+});
+
+describe('cluster writer and exchangeInterval', () => {
+  it.each([
+    ['{ writer: false }', { writer: false, exchangeIntervalMs: 2_000 }],
+    ['{ exchangeInterval: 200ms, staleAfter: 2s }', { writer: true, exchangeIntervalMs: 200 }],
+  ])('cluster: %s resolves to %j', (cluster, expected) => {
+    expect(parseConfigText(`region: r\ncluster: ${cluster}\n`, '/x/dq.yaml', {}).cluster).toMatchObject(expected);
+  });
+
+  it.each([
+    ['{ writer: maybe }', 'cluster.writer'],
+    ['{ exchangeInterval: 30s }', 'exchangeInterval (30s) must be shorter than staleAfter (30s)'],
+    ['{ exchangeInterval: 5ms }', 'cluster.exchangeInterval: must be at least 10ms'],
+  ])('cluster: %s is refused, naming %s', (cluster, expected) => {
+    const issues = issuesOf(`region: r\ncluster: ${cluster}\n`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toContain(expected);
   });
 });
 

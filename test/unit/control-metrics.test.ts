@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiResponse } from '../../src/control/api.js';
 import { Metrics } from '../../src/control/metrics.js';
+import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../src/cluster/status.js';
 import type { DaemonStatusReport } from '../../src/control/status.js';
 import type { ProviderZoneStatus } from '../../src/sync/status.js';
 
@@ -54,12 +55,75 @@ function providerZone(zone: string, overrides: Partial<ProviderZoneStatus> = {})
   };
 }
 
+const NOW = 1_700_000_100_000;
+
+function peer(region: string, overrides: Partial<PeerStatus> = {}): PeerStatus {
+  return {
+    region,
+    url: `http://127.0.0.2:8053/${region}`,
+    lastHeardAt: NOW - 400,
+    fresh: true,
+    writer: true,
+    seesQuorum: true,
+    lastSentAt: NOW - 300,
+    lastSendError: null,
+    ...overrides,
+  };
+}
+
+function cluster(overrides: Partial<ClusterStatus> = {}): ClusterStatus {
+  return {
+    region: 'us-east',
+    writerCapable: true,
+    freshRegions: ['eu-west', 'us-east'],
+    quorum: 2,
+    seesQuorum: true,
+    writer: 'eu-west',
+    peers: [peer('eu-west'), peer('ap-south', { lastHeardAt: null, fresh: false, writer: false, seesQuorum: false })],
+    rejected: { 'bad-signature': 3, stale: 1 },
+    ...overrides,
+  };
+}
+
+const ENDPOINTS: readonly EndpointStatus[] = [
+  {
+    endpointId: 'api-primary-1',
+    state: 'down',
+    reason: '2 of 3 regions say down',
+    insufficientVantage: false,
+    since: NOW - 60_000,
+    regions: [
+      { region: 'us-east', state: 'down', ageMs: 400, reason: '3 failures in a row' },
+      { region: 'eu-west', state: 'down', ageMs: 1_500, reason: '3 failures in a row' },
+      { region: 'ap-south', state: 'up', ageMs: 90_000, reason: '2 successes in a row' },
+    ],
+  },
+  {
+    endpointId: 'api-secondary-1',
+    state: 'up',
+    reason: '3 of 3 regions say up',
+    insufficientVantage: false,
+    since: NOW - 600_000,
+    regions: [{ region: 'us-east', state: 'up', ageMs: 250, reason: '2 successes in a row' }],
+  },
+  {
+    endpointId: 'web-1',
+    state: 'unknown',
+    reason: 'no region has a verdict yet',
+    insufficientVantage: true,
+    since: NOW - 5_000,
+    regions: [{ region: 'us-east', state: 'unknown', ageMs: 0, reason: 'not probed yet' }],
+  },
+];
+
 function report(overrides: Partial<DaemonStatusReport> = {}): DaemonStatusReport {
   return {
     region: 'us-east',
     state: 'running',
     startedAt: 1_700_000_000_000,
-    now: 1_700_000_100_000,
+    now: NOW,
+    cluster: cluster(),
+    endpoints: ENDPOINTS,
     hold: null,
     records: [],
     providers: [
@@ -215,6 +279,74 @@ describe('Metrics', () => {
     expect(valueOf(exp, 'dnsquorum_writes_held')).toBe(0);
   });
 
+  it("reads each endpoint's quorum state and every region's verdict and age", async () => {
+    const { exp } = await scrape(new Metrics(() => report()));
+    expect(valueOf(exp, 'dnsquorum_endpoint_up', { endpoint: 'api-primary-1' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_endpoint_up', { endpoint: 'api-secondary-1' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_endpoint_up', { endpoint: 'web-1' })).toBeUndefined();
+
+    const verdict = (region: string, state: string): number | undefined => valueOf(exp, 'dnsquorum_endpoint_region_verdict', { endpoint: 'api-primary-1', region, state });
+    expect([verdict('us-east', 'down'), verdict('us-east', 'up'), verdict('us-east', 'unknown')]).toEqual([1, 0, 0]);
+    expect([verdict('ap-south', 'down'), verdict('ap-south', 'up'), verdict('ap-south', 'unknown')]).toEqual([0, 1, 0]);
+    expect(valueOf(exp, 'dnsquorum_endpoint_region_verdict', { endpoint: 'web-1', region: 'us-east', state: 'unknown' })).toBe(1);
+    // A region reports only about endpoints it holds a verdict on.
+    expect(valueOf(exp, 'dnsquorum_endpoint_region_verdict', { endpoint: 'api-secondary-1', region: 'eu-west', state: 'up' })).toBeUndefined();
+
+    expect(valueOf(exp, 'dnsquorum_endpoint_region_verdict_age_seconds', { endpoint: 'api-primary-1', region: 'us-east' })).toBe(0.4);
+    expect(valueOf(exp, 'dnsquorum_endpoint_region_verdict_age_seconds', { endpoint: 'api-primary-1', region: 'ap-south' })).toBe(90);
+  });
+
+  it('reads the writer, the quorum in view and the peers from the status', async () => {
+    let current = report();
+    const metrics = new Metrics(() => current);
+    let { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_cluster_writer', { region: 'eu-west' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_cluster_writer', { region: 'us-east' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_cluster_writer', { region: 'ap-south' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_cluster_sees_quorum')).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_cluster_fresh_regions')).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_peer_last_heard_age_seconds', { peer: 'eu-west' })).toBe(0.4);
+    expect(valueOf(exp, 'dnsquorum_peer_last_heard_age_seconds', { peer: 'ap-south' })).toBeUndefined();
+
+    // eu-west falls silent: no quorum in view, nobody writes.
+    current = report({
+      cluster: cluster({ freshRegions: ['us-east'], seesQuorum: false, writer: null, peers: [peer('eu-west', { fresh: false, lastHeardAt: NOW - 45_000 }), peer('ap-south')] }),
+    });
+    ({ exp } = await scrape(metrics));
+    expect(exp.samples.filter((s) => s.name === 'dnsquorum_cluster_writer').map((s) => s.value)).toEqual([0, 0, 0]);
+    expect(valueOf(exp, 'dnsquorum_cluster_sees_quorum')).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_cluster_fresh_regions')).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_peer_last_heard_age_seconds', { peer: 'eu-west' })).toBe(45);
+  });
+
+  it('counts refused peer messages by reason, adding what changed between scrapes', async () => {
+    let rejected: Record<string, number> = { 'bad-signature': 3, stale: 1 };
+    const metrics = new Metrics(() => report({ cluster: cluster({ rejected }) }));
+    let { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'bad-signature' })).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'stale' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'replayed' })).toBeUndefined();
+
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'bad-signature' })).toBe(3);
+
+    rejected = { 'bad-signature': 5, stale: 1, replayed: 2 };
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'bad-signature' })).toBe(5);
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'stale' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'replayed' })).toBe(2);
+
+    // The source started over at 1: the counter never goes down, it adds the new count.
+    rejected = { 'bad-signature': 1, stale: 1, replayed: 2 };
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'bad-signature' })).toBe(6);
+  });
+
+  it('has no endpoint, peer or writer series before the daemon has a status', async () => {
+    const { exp } = await scrape(new Metrics(() => undefined));
+    expect(exp.samples.filter((s) => /^dnsquorum_(endpoint_|peer_|cluster_writer)/.test(s.name))).toEqual([]);
+  });
+
   it('reads the status once per scrape', async () => {
     let calls = 0;
     const metrics = new Metrics(() => {
@@ -239,6 +371,14 @@ describe('Metrics', () => {
     ['dnsquorum_provider_consecutive_failures', 'gauge'],
     ['dnsquorum_drift_current_record_sets', 'gauge'],
     ['dnsquorum_writes_held', 'gauge'],
+    ['dnsquorum_endpoint_up', 'gauge'],
+    ['dnsquorum_endpoint_region_verdict', 'gauge'],
+    ['dnsquorum_endpoint_region_verdict_age_seconds', 'gauge'],
+    ['dnsquorum_cluster_writer', 'gauge'],
+    ['dnsquorum_cluster_sees_quorum', 'gauge'],
+    ['dnsquorum_cluster_fresh_regions', 'gauge'],
+    ['dnsquorum_peer_last_heard_age_seconds', 'gauge'],
+    ['dnsquorum_peer_messages_rejected_total', 'counter'],
   ])('%s has TYPE %s and a HELP text', async (name, type) => {
     const { exp } = await scrape(new Metrics(() => report()));
     expect(exp.type.get(name)).toBe(type);

@@ -1,6 +1,8 @@
 import { loadConfigFile } from '../../config/load.js';
 import { createLogger } from '../../lib/logger.js';
 import { systemClock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/clock.js';
+import { UsageError } from '../../lib/errors.js';
 import { buildDaemon } from '../../main.js';
 import { configPath, parseCommand, stringOption } from '../args.js';
 import type { CommandSpec } from '../args.js';
@@ -25,7 +27,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
   const region = stringOption(values, 'region');
   const config = await loadConfigFile(configPath(values), region === undefined ? process.env : { ...process.env, DNSQUORUM_REGION: region });
   const logger = io.logger ?? createLogger();
-  const daemon = buildDaemon(config, { logger, clock: systemClock });
+  const daemon = buildDaemon(config, { logger, clock: skewedClock(process.env.DNSQUORUM_CLOCK_SKEW_MS) });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -42,4 +44,18 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     process.off('SIGINT', onSignal);
     logger.flush();
   }
+}
+
+/**
+ * DNSQUORUM_CLOCK_SKEW_MS shifts the daemon's clock by that many milliseconds (positive: ahead),
+ * to rehearse a replica whose clock is off: decisions must not change (docs/cluster.md). Unset in
+ * production.
+ */
+function skewedClock(setting: string | undefined): Clock {
+  if (setting === undefined || setting === '') return systemClock;
+  const skew = Number(setting);
+  if (!Number.isInteger(skew) || Math.abs(skew) > 86_400_000) {
+    throw new UsageError(`run: DNSQUORUM_CLOCK_SKEW_MS=${JSON.stringify(setting)} must be a whole number of milliseconds within one day`);
+  }
+  return skew === 0 ? systemClock : { now: () => Date.now() + skew };
 }

@@ -5,6 +5,7 @@ import { parseStatusReport } from '../../control/status.js';
 import type { DaemonStatusReport } from '../../control/status.js';
 import { DnsQuorumError, ERROR_CODES, UsageError, errorMessage } from '../../lib/errors.js';
 import type { ErrorCode } from '../../lib/errors.js';
+import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../cluster/status.js';
 import type { ProviderZoneStatus } from '../../sync/status.js';
 import { configPath, parseCommand, stringOption } from '../args.js';
 import type { CommandSpec } from '../args.js';
@@ -16,8 +17,10 @@ const FETCH_TIMEOUT_MS = 5_000;
 export const statusSpec: CommandSpec = {
   name: 'status',
   summary:
-    "Shows the running daemon's state from its admin API: what each failover record serves and why, and each\n" +
-    'provider per zone (in sync or lagging, last error, last write and how long it took to become visible, drift).\n' +
+    "Shows the running daemon's state from its admin API: what each failover record serves and why, each\n" +
+    'provider per zone (in sync or lagging, last error, last write and how long it took to become visible, drift),\n' +
+    "the cluster (who writes, which peers are heard, refused peer messages) and each endpoint's health with every\n" +
+    "region's verdict and its age.\n" +
     "API address: --api, else $DNSQUORUM_API_URL, else the config's api.listen. Token: $DNSQUORUM_API_TOKEN,\n" +
     "else --token-file, else the config's api.token.\n" +
     'Exit 0: shown; 1: the API could not be reached or refused the request.',
@@ -238,13 +241,74 @@ function driftCell(z: ProviderZoneStatus): string {
   return `${z.drift.detected} found, ${z.drift.repaired} repaired, ${z.drift.current.length} now`;
 }
 
-/** The status for people: the hold, the failover records, then every provider per zone. */
+/** A verdict's age, short enough to list one per region on a line: "0.4s", "12.0s", "4m 10s". */
+function formatAge(ms: number): string {
+  const d = Math.max(0, ms);
+  return d < 60_000 ? `${(d / 1000).toFixed(1)}s` : formatDuration(d);
+}
+
+function yesNo(b: boolean): string {
+  return b ? 'yes' : 'no';
+}
+
+function heardCell(peer: PeerStatus, now: number): string {
+  if (peer.lastHeardAt === null) return 'never heard';
+  const age = formatAge(Math.max(0, now - peer.lastHeardAt));
+  return peer.fresh ? `fresh (${age} ago)` : `silent for ${age}`;
+}
+
+function clusterLines(cluster: ClusterStatus, now: number): string[] {
+  const lines: string[] = [
+    `  this region: ${cluster.region} (${cluster.writerCapable ? 'may write' : 'prober only'})`,
+    `  writer: ${cluster.writer ?? 'none (no replica may write now)'}`,
+    `  fresh regions: ${cluster.freshRegions.length} of ${cluster.peers.length + 1} (${cluster.freshRegions.join(', ') || 'none'}), quorum ${cluster.quorum}: ${cluster.seesQuorum ? 'sees quorum' : 'NO QUORUM in view'}`,
+  ];
+  if (cluster.peers.length === 0) lines.push('  peers: (none)');
+  else {
+    const rows = cluster.peers.map((p) => [
+      p.region,
+      heardCell(p, now),
+      yesNo(p.writer),
+      yesNo(p.seesQuorum),
+      p.lastSentAt === null ? '-' : ago(p.lastSentAt, now),
+      p.lastSendError ?? '-',
+    ]);
+    lines.push(...table(['PEER', 'HEARD', 'MAY WRITE', 'SEES QUORUM', 'LAST SENT', 'LAST SEND ERROR'], rows, '  '));
+  }
+  const refused = Object.entries(cluster.rejected)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b));
+  lines.push(`  refused peer messages: ${refused.length === 0 ? 'none' : refused.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
+  return lines;
+}
+
+function endpointStateCell(e: EndpointStatus): string {
+  return e.insufficientVantage ? `${e.state} (too few regions)` : e.state;
+}
+
+/** "us-east up 0.4s  eu-west down 1.1s" */
+function regionsCell(e: EndpointStatus): string {
+  return e.regions.length === 0 ? '-' : e.regions.map((r) => `${r.region} ${r.state} ${formatAge(r.ageMs)}`).join('  ');
+}
+
+function endpointLines(endpoints: readonly EndpointStatus[], now: number): string[] {
+  if (endpoints.length === 0) return ['  (none)'];
+  const rows = [...endpoints]
+    .sort((a, b) => a.endpointId.localeCompare(b.endpointId))
+    .map((e) => [e.endpointId, endpointStateCell(e), ago(e.since, now), e.reason, regionsCell(e)]);
+  return table(['ENDPOINT', 'STATE', 'SINCE', 'REASON', 'REGIONS (verdict, age)'], rows, '  ');
+}
+
+/** The status for people: the hold, the cluster, the endpoints, the failover records, then every provider per zone. */
 export function formatStatusReport(report: DaemonStatusReport): string {
   const { now } = report;
   const lines: string[] = [
     `dnsquorum ${report.region}: ${report.state}, up ${formatDuration(Math.max(0, now - report.startedAt))} (since ${isoSeconds(report.startedAt)})`,
   ];
   if (report.hold !== null) lines.push(`writes held: ${report.hold}`);
+
+  lines.push('', 'Cluster', ...clusterLines(report.cluster, now));
+  lines.push('', 'Endpoints', ...endpointLines(report.endpoints, now));
 
   lines.push('', 'Failover records');
   if (report.records.length === 0) lines.push('  (none)');

@@ -1,0 +1,42 @@
+/** What the cluster side reports in status: plain JSON. Times are epoch ms of this replica's clock. */
+
+export interface PeerStatus {
+  readonly region: string;
+  readonly url: string;
+  /** When a valid message from it last arrived; null if never. */
+  readonly lastHeardAt: number | null;
+  /** Heard from within cluster.staleAfter. */
+  readonly fresh: boolean;
+  /** What it said of itself in its last message. */
+  readonly writer: boolean;
+  readonly seesQuorum: boolean;
+  /** When our last message to it was accepted; null if never. */
+  readonly lastSentAt: number | null;
+  /** Why our last message to it failed, or null once one succeeded since. */
+  readonly lastSendError: string | null;
+}
+
+export interface ClusterStatus {
+  readonly region: string;
+  /** This replica may write (cluster.writer). */
+  readonly writerCapable: boolean;
+  /** Fresh regions (this one included) and the number the quorum needs. */
+  readonly freshRegions: readonly string[];
+  readonly quorum: number;
+  readonly seesQuorum: boolean;
+  /** The region that writes now, by the deterministic rule; null when no replica may. */
+  readonly writer: string | null;
+  readonly peers: readonly PeerStatus[];
+  /** Peer messages refused, by reason: bad-signature, stale, replayed, malformed, unknown-peer. */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+/** One endpoint's health across regions, for status. */
+export interface EndpointStatus {
+  readonly endpointId: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly insufficientVantage: boolean;
+  readonly since: number;
+  readonly regions: readonly { readonly region: string; readonly state: string; readonly ageMs: number; readonly reason: string }[];
+}

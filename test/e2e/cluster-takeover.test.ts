@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { REGIONS, SETUP_TIMEOUT_MS, STALE_AFTER_MS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, startCluster, wwwPool } from './cluster-harness.js';
+import type { Cluster } from './cluster-harness.js';
+
+/**
+ * Issue 6: the writing replica (a) is killed without a word. Once it has been silent for
+ * cluster.staleAfter (2 s), b takes over; the bound the test allows is staleAfter plus 8 s for
+ * the exchange rounds and polling on a loaded machine.
+ */
+const TAKEOVER_BOUND_MS = STALE_AFTER_MS + 8000;
+
+describe('three replicas: the writer killed, another takes over', { timeout: TEST_TIMEOUT_MS }, () => {
+  let cluster: Cluster | undefined;
+  const c = (): Cluster => {
+    if (cluster === undefined) throw new Error('setup failed');
+    return cluster;
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await cluster?.close();
+  }, 30_000);
+
+  it('starts with writer a and www -> a.cdn.test at both providers (30 s)', async () => {
+    await vi.waitFor(async () => {
+      expect(c().held()).toEqual({ r53: 'a.cdn.test', ns1: 'a.cdn.test' });
+      for (const report of await c().statuses()) {
+        expect(report.cluster).toMatchObject({ writer: 'a', seesQuorum: true });
+        expect([...report.cluster.freshRegions].sort()).toEqual([...REGIONS]);
+      }
+    }, WAIT);
+  });
+
+  it(`b takes over within ${TAKEOVER_BOUND_MS / 1000} s of a being killed`, async () => {
+    await c().replicas.a.kill();
+    await vi.waitFor(async () => {
+      const [b, cc] = await Promise.all([c().replicas.b.status(), c().replicas.c.status()]);
+      for (const report of [b, cc]) {
+        expect(report.cluster).toMatchObject({ writer: 'b', seesQuorum: true });
+        expect([...report.cluster.freshRegions].sort()).toEqual(['b', 'c']);
+      }
+      expect(b.hold ?? null).toBeNull();
+    }, { timeout: TAKEOVER_BOUND_MS, interval: 50 });
+  });
+
+  it('the new writer b writes the failover when the CDN goes down, c holds (30 s)', async () => {
+    const from = Date.now();
+    await c().cdns.a.down();
+    await vi.waitFor(async () => {
+      expect(c().held()).toEqual({ r53: 'b.cdn.test', ns1: 'b.cdn.test' });
+      for (const report of await c().statuses()) expect(cdnEndpoint(report, 'a').state).toBe('down');
+      expect(wwwPool(await c().replicas.b.status())).toBe('cdn-b');
+    }, WAIT);
+    expect(c().replicas.b.writes(from).length).toBeGreaterThan(0);
+    expect(c().replicas.c.writes()).toEqual([]);
+    expect(c().replicas.a.writes(from)).toEqual([]);
+  });
+});
