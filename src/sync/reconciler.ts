@@ -64,7 +64,9 @@ export class Reconciler {
             decider: this.decider,
             askServers: options.askServers,
             expectations: options.expectations,
-            holdReason: () => this.hold,
+            // Asked afresh each time, not the decide loop's copy: a replica that just stopped
+            // being the writer must stop writing at once.
+            holdReason: options.holdReason,
             clock,
             logger,
             observer: options.observer,

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { z } from 'zod';
 import { exited, startCli } from '../helpers/cli.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -441,6 +441,29 @@ export async function startCluster(options: Partial<Record<Region, ReplicaOption
     await closeAll();
     throw err;
   }
+}
+
+// ---- settled ----
+
+/**
+ * Throws (for vi.waitFor) until every running replica agrees that `writer` writes, sees a quorum
+ * with exactly the running regions fresh, the writer holds nothing and has every provider zone
+ * in sync, and every other replica holds its writes naming the writer.
+ */
+export async function expectSettled(cluster: Cluster, writer: Region): Promise<ClusterReport[]> {
+  const reports = await cluster.statuses();
+  const running = reports.map((r) => r.region).sort();
+  for (const report of reports) {
+    expect(report.cluster, `replica ${report.region}`).toMatchObject({ writer, seesQuorum: true });
+    expect([...report.cluster.freshRegions].sort(), `fresh regions at replica ${report.region}`).toEqual(running);
+    if (report.region === writer) {
+      expect(report.hold, `hold at the writer ${writer}`).toBeNull();
+      for (const provider of report.providers) for (const zone of provider.zones) expect(zone.state, `${provider.provider} at the writer`).toBe('in-sync');
+    } else {
+      expect(report.hold ?? '', `hold at replica ${report.region}`).toContain(`region ${writer} writes`);
+    }
+  }
+  return reports;
 }
 
 // ---- forged peer messages ----
