@@ -121,6 +121,7 @@ const clusterSchema = z.object({
 const zoneSchema = z.object({
   zone: z.string(),
   state: z.string(),
+  lastError: z.object({ code: z.string(), message: z.string() }).nullable(),
   lastDnsCheckAt: z.number().nullable(),
   lastWrite: z.object({ at: z.number(), changes: z.number() }).nullable(),
 });
