@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REGIONS, SETUP_TIMEOUT_MS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, expectSettled, startCluster, verdictOf, wwwPool } from './cluster-harness.js';
-import type { Cluster, ClusterReport } from './cluster-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { REGIONS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, expectSettled, useCluster, verdictOf, wwwPool } from './cluster-harness.js';
+import type { ClusterReport } from './cluster-harness.js';
 
 /**
  * Issue 6: three replicas (regions a, b, c) probe the same CDN each through its own path. A CDN
@@ -9,20 +9,8 @@ import type { Cluster, ClusterReport } from './cluster-harness.js';
  */
 
 describe('three replicas: failover needs a quorum of regions and is written once', { timeout: TEST_TIMEOUT_MS }, () => {
-  let cluster: Cluster | undefined;
-  const c = (): Cluster => {
-    if (cluster === undefined) throw new Error('setup failed');
-    return cluster;
-  };
+  const c = useCluster();
   const status = (region: 'a' | 'b' | 'c'): Promise<ClusterReport> => c().replicas[region].status();
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, SETUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 30_000);
 
   it('agrees on writer a with every region fresh; a alone writes www -> a.cdn.test to both providers (30 s)', async () => {
     await vi.waitFor(async () => {

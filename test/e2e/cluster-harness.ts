@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, vi } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { z } from 'zod';
 import { exited, startCli } from '../helpers/cli.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -442,6 +442,25 @@ export async function startCluster(options: Partial<Record<Region, ReplicaOption
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Starts a cluster before the describe block's tests and closes it after them; the returned
+ * function gives the running cluster (and fails the test clearly when setup did not finish).
+ */
+export function useCluster(options: Partial<Record<Region, ReplicaOptions>> = {}, ready?: (cluster: Cluster) => Promise<void>): () => Cluster {
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(options);
+    await ready?.(cluster);
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await cluster?.close();
+  }, 30_000);
+  return () => {
+    if (cluster === undefined) throw new Error('cluster setup failed');
+    return cluster;
+  };
 }
 
 // ---- settled ----

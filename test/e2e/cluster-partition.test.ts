@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SETUP_TIMEOUT_MS, TEST_TIMEOUT_MS, WAIT, expectSettled, startCluster, verdictOf, wwwPool } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { TEST_TIMEOUT_MS, WAIT, expectSettled, useCluster, verdictOf, wwwPool } from './cluster-harness.js';
 
 /**
  * Issue 6: replica a, the writer, is cut off from b and c at the network (its messages swallowed,
@@ -9,19 +8,7 @@ import type { Cluster } from './cluster-harness.js';
  */
 
 describe('three replicas: the one cut off from the others writes nothing', { timeout: TEST_TIMEOUT_MS }, () => {
-  let cluster: Cluster | undefined;
-  const c = (): Cluster => {
-    if (cluster === undefined) throw new Error('setup failed');
-    return cluster;
-  };
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, SETUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 30_000);
+  const c = useCluster();
 
   it('starts with writer a and www -> a.cdn.test at both providers (30 s)', async () => {
     await vi.waitFor(async () => {

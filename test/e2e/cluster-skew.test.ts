@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLUSTER_SECRET, REGIONS, SETUP_TIMEOUT_MS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, expectSettled, postPeerMessage, signedHeaders, startCluster, verdictOf, wwwPool } from './cluster-harness.js';
-import type { Cluster, ClusterReport } from './cluster-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CLUSTER_SECRET, REGIONS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, expectSettled, postPeerMessage, signedHeaders, useCluster, verdictOf, wwwPool } from './cluster-harness.js';
+import type { ClusterReport } from './cluster-harness.js';
 
 /**
  * Issue 6: replica clocks skewed by ±30 s (a ahead, b behind, through DNSQUORUM_CLOCK_SKEW_MS)
@@ -13,19 +13,7 @@ const SKEW_MS = 30_000;
 const CAPTURED_AGO_MS = 10 * 60_000;
 
 describe('three replicas with clocks skewed by ±30 s decide as without skew', { timeout: TEST_TIMEOUT_MS }, () => {
-  let cluster: Cluster | undefined;
-  const c = (): Cluster => {
-    if (cluster === undefined) throw new Error('setup failed');
-    return cluster;
-  };
-
-  beforeAll(async () => {
-    cluster = await startCluster({ a: { skewMs: SKEW_MS }, b: { skewMs: -SKEW_MS } });
-  }, SETUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 30_000);
+  const c = useCluster({ a: { skewMs: SKEW_MS }, b: { skewMs: -SKEW_MS } });
 
   it('the skew is in effect, every region is fresh, a writes www -> a.cdn.test (30 s)', async () => {
     await vi.waitFor(async () => {

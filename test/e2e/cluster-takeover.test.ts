@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SETUP_TIMEOUT_MS, STALE_AFTER_MS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, expectSettled, startCluster, wwwPool } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { STALE_AFTER_MS, TEST_TIMEOUT_MS, WAIT, cdnEndpoint, expectSettled, useCluster, wwwPool } from './cluster-harness.js';
 
 /**
  * Issue 6: the writing replica (a) is killed without a word. Once it has been silent for
@@ -10,19 +9,7 @@ import type { Cluster } from './cluster-harness.js';
 const TAKEOVER_BOUND_MS = STALE_AFTER_MS + 8000;
 
 describe('three replicas: the writer killed, another takes over', { timeout: TEST_TIMEOUT_MS }, () => {
-  let cluster: Cluster | undefined;
-  const c = (): Cluster => {
-    if (cluster === undefined) throw new Error('setup failed');
-    return cluster;
-  };
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, SETUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 30_000);
+  const c = useCluster();
 
   it('starts with writer a and www -> a.cdn.test at both providers (30 s)', async () => {
     await vi.waitFor(async () => {

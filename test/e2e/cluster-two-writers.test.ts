@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SETUP_TIMEOUT_MS, TEST_TIMEOUT_MS, WAIT, expectSettled, startCluster } from './cluster-harness.js';
-import type { Cluster, ClusterReport } from './cluster-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { TEST_TIMEOUT_MS, WAIT, expectSettled, useCluster } from './cluster-harness.js';
+import type { ClusterReport } from './cluster-harness.js';
 
 /**
  * Issue 6: two replicas writing at once must be harmless. Only the link a -> b is cut, so b stops
@@ -10,11 +10,11 @@ import type { Cluster, ClusterReport } from './cluster-harness.js';
  * the desired state with no error left behind.
  */
 describe('three replicas: two writers at once are harmless', { timeout: TEST_TIMEOUT_MS }, () => {
-  let cluster: Cluster | undefined;
-  const c = (): Cluster => {
-    if (cluster === undefined) throw new Error('setup failed');
-    return cluster;
-  };
+  const c = useCluster({}, async (cluster) => {
+    await vi.waitFor(async () => {
+      await expectSettled(cluster, 'a');
+    }, WAIT);
+  });
   const inSyncWithoutErrors = (report: ClusterReport): void => {
     for (const provider of report.providers) {
       for (const zone of provider.zones) {
@@ -23,17 +23,6 @@ describe('three replicas: two writers at once are harmless', { timeout: TEST_TIM
       }
     }
   };
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-    await vi.waitFor(async () => {
-      await expectSettled(c(), 'a');
-    }, WAIT);
-  }, SETUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 30_000);
 
   it('with only a -> b cut, both a and b see themselves as the writer (30 s)', async () => {
     c().link('a', 'b').cut('blackhole');
