@@ -41,7 +41,7 @@ export const CDNS = ['a', 'b'] as const;
 export type CdnName = (typeof CDNS)[number];
 /** The two values the failover record moves between. */
 export const CDN_HOST: Readonly<Record<CdnName, string>> = { a: 'a.cdn.test', b: 'b.cdn.test' };
-export const STALE_AFTER_MS = 2000;
+export const STALE_AFTER_MS = 5000;
 export const EXCHANGE_INTERVAL_MS = 200;
 /** Every wait is bounded; each one names what it waits for. */
 export const WAIT = { timeout: 30_000, interval: 50 } as const;
@@ -474,7 +474,7 @@ export async function expectSettled(cluster: Cluster, writer: Region): Promise<C
   const reports = await cluster.statuses();
   const running = reports.map((r) => r.region).sort();
   for (const report of reports) {
-    expect(report.cluster, `replica ${report.region}`).toMatchObject({ writer, seesQuorum: true });
+    expect(report.cluster, `replica ${report.region}: ${JSON.stringify({ hold: report.hold, cluster: report.cluster })}`).toMatchObject({ writer, seesQuorum: true });
     expect([...report.cluster.freshRegions].sort(), `fresh regions at replica ${report.region}`).toEqual(running);
     if (report.region === writer) {
       expect(report.hold, `hold at the writer ${writer}`).toBeNull();
