@@ -111,3 +111,9 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** An error as status and reports show it: its stable code and message (DQ_INTERNAL for anything unexpected). */
+export function errorSummary(err: unknown): { code: string; message: string } {
+  if (err instanceof DnsQuorumError) return { code: err.code, message: err.message };
+  return { code: 'DQ_INTERNAL', message: errorMessage(err) };
+}

@@ -53,3 +53,8 @@ export function splitDrift(changes: ChangeSet, desired: readonly RecordSet[], co
 export function changedRecordNames(changes: ChangeSet): string[] {
   return [...changes.creates, ...changes.updates.map((u) => u.after), ...changes.deletes].map((rs) => `${rs.name} ${rs.type}`);
 }
+
+/** The first `limit` names and how many more, so a log line stays short for a zone of any size. */
+export function shortList(names: readonly string[], limit = 10): string[] {
+  return names.length <= limit ? [...names] : [...names.slice(0, limit), `... and ${names.length - limit} more`];
+}

@@ -5,11 +5,11 @@ import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import { sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
-import { DnsQuorumError, errorMessage } from '../lib/errors.js';
+import { errorMessage, errorSummary } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { Wakeup } from '../lib/wakeup.js';
 import type { DesiredZone } from '../plan/desired.js';
-import { changedRecordNames, splitDrift } from '../plan/drift.js';
+import { changedRecordNames, shortList, splitDrift } from '../plan/drift.js';
 import type { DnsProvider } from '../providers/provider.js';
 import type { Expectation } from '../verify/compare.js';
 import type { ServerVerification } from '../verify/verify.js';
@@ -384,12 +384,8 @@ function initialState(zone: ZoneSpec): ZoneState {
   };
 }
 
-function shortList(names: readonly string[], limit = 10): string[] {
-  return names.length <= limit ? [...names] : [...names.slice(0, limit), `... and ${names.length - limit} more`];
-}
-
+/** A pass cut short by its own time limit is the provider being too slow, not an internal error. */
 function describe(err: unknown): { code: string; message: string } {
-  if (err instanceof DnsQuorumError) return { code: err.code, message: err.message };
   if (err instanceof Error && err.name === 'TimeoutError') return { code: 'DQ_PROVIDER_UNAVAILABLE', message: 'the pass did not finish within its time limit' };
-  return { code: 'DQ_INTERNAL', message: errorMessage(err) };
+  return errorSummary(err);
 }

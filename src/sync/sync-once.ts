@@ -5,18 +5,15 @@ import type { Override } from '../domain/override.js';
 import { keyOf, recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
-import { DnsQuorumError, errorMessage } from '../lib/errors.js';
+import { DnsQuorumError, errorSummary } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Clock } from '../lib/clock.js';
 import { desiredZone } from '../plan/desired.js';
 import type { RecordDecision } from '../plan/desired.js';
-import { changedRecordNames } from '../plan/drift.js';
+import { changedRecordNames, shortList } from '../plan/drift.js';
 import type { DnsProvider } from '../providers/provider.js';
 import { createIfMissing, planProvider, readZone, unsafeChanges } from './provider-plan.js';
 import type { Listing } from './provider-plan.js';
-
-export { readZone } from './provider-plan.js';
-export type { Listing } from './provider-plan.js';
 
 /**
  * What happened at one provider for one zone in one pass.
@@ -118,7 +115,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
       const done = (pass: Omit<ProviderPass, 'provider' | 'durationMs'>): ProviderPass => ({ provider: provider.name, durationMs: inputs.clock.now() - startedAt, ...pass });
       if (!listing.ok) {
         log.warn({ provider: provider.name, err: listing.error }, 'provider could not be read; it is retried next pass and the others go on');
-        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: describe(listing.error) });
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: errorSummary(listing.error) });
       }
       try {
         const current = listing.records;
@@ -138,7 +135,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
 
         await provider.applyChanges(changes, inputs.signal);
         log.info(
-          { provider: provider.name, creates: changes.creates.length, updates: changes.updates.length, deletes: changes.deletes.length, records: changedNames(changes) },
+          { provider: provider.name, creates: changes.creates.length, updates: changes.updates.length, deletes: changes.deletes.length, records: shortList(changedRecordNames(changes)) },
           `applied ${changeCount(changes)} changes`,
         );
         log.debug({ provider: provider.name, changes }, 'applied change set');
@@ -147,7 +144,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
         // Every pass re-reads and re-plans from desired state, so a failed or conflicting write
         // is repaired by the next pass; nothing needs to be queued here.
         log.error({ provider: provider.name, err }, 'apply failed; the next pass re-reads and re-plans');
-        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: listing.zoneMissing, error: describe(err) });
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: listing.zoneMissing, error: errorSummary(err) });
       }
     }),
   );
@@ -183,13 +180,3 @@ export function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<Re
   return served;
 }
 
-/** The first few changed record names, so an info line stays short for a zone of any size. */
-function changedNames(changes: ChangeSet, limit = 10): string[] {
-  const names = changedRecordNames(changes);
-  return names.length <= limit ? names : [...names.slice(0, limit), `... and ${names.length - limit} more`];
-}
-
-function describe(err: unknown): { code: string; message: string } {
-  if (err instanceof DnsQuorumError) return { code: err.code, message: err.message };
-  return { code: 'DQ_INTERNAL', message: errorMessage(err) };
-}

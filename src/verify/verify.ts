@@ -5,13 +5,14 @@ import { compareRecordSets, fqdn, keyOf, recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
-import { DnsQuorumError, errorMessage } from '../lib/errors.js';
+import { DnsQuorumError, errorSummary } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { desiredZone } from '../plan/desired.js';
 import type { DesiredZone } from '../plan/desired.js';
 import type { DnsProvider } from '../providers/provider.js';
-import { lastServed, nameserverUnion, readZone } from '../sync/sync-once.js';
-import type { Listing } from '../sync/sync-once.js';
+import { readZone } from '../sync/provider-plan.js';
+import type { Listing } from '../sync/provider-plan.js';
+import { lastServed, nameserverUnion } from '../sync/sync-once.js';
 import type { Expectation } from './compare.js';
 import { checkDelegation, systemParentNameservers } from './delegation-check.js';
 import type { ParentNameserverLookup } from './delegation-check.js';
@@ -143,7 +144,7 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Concurren
       const listing: Listing = listings[i] ?? { ok: false, error: new Error('no listing') };
       const nameservers = nameserverSets[i] ?? { ok: false, error: new Error('no name servers') };
       const base = { provider: provider.name, type: provider.type };
-      const failure = listingFailure(provider, zone.name, listing) ?? (nameservers.ok ? undefined : describe(nameservers.error));
+      const failure = listingFailure(provider, zone.name, listing) ?? (nameservers.ok ? undefined : errorSummary(nameservers.error));
       if (failure !== undefined || !listing.ok || !nameservers.ok) {
         const error = failure ?? { code: 'DQ_INTERNAL', message: 'provider could not be read' };
         log.warn({ provider: provider.name, error }, 'provider could not be read; its servers are not asked');
@@ -176,7 +177,7 @@ async function readNameservers(provider: DnsProvider, zone: string, signal: Abor
 }
 
 function listingFailure(provider: DnsProvider, zone: string, listing: Listing): { code: string; message: string } | undefined {
-  if (!listing.ok) return describe(listing.error);
+  if (!listing.ok) return errorSummary(listing.error);
   if (listing.zoneMissing) return { code: 'DQ_ZONE_NOT_FOUND', message: `${provider.name}: does not hold zone ${zone} (sync --apply creates it)` };
   return undefined;
 }
@@ -202,9 +203,4 @@ export function desiredExpectations(zone: ZoneSpec, desired: DesiredZone, listed
     .filter((r) => desired.managed.has(recordKey(r.name, r.type)) && !desiredKeys.has(recordKey(r.name, r.type)))
     .map((r): Expectation => ({ name: r.name, type: r.type, expected: null }));
   return [...first, ...rest, ...gone];
-}
-
-function describe(err: unknown): { code: string; message: string } {
-  if (err instanceof DnsQuorumError) return { code: err.code, message: err.message };
-  return { code: 'DQ_INTERNAL', message: errorMessage(err) };
 }
