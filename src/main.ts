@@ -171,7 +171,7 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     background.push({ name: 'peer exchange', task: sender });
   }
 
-  const api = new AdminApi({ listen: config.api.listen, token: config.api.token, routes, logger: logger.child({ component: 'api' }) });
+  const api = new AdminApi({ listen: config.api.listen, tokens: config.api.tokens, routes, logger: logger.child({ component: 'api' }) });
   services.push(api);
 
   const daemon = new Daemon({

@@ -9,7 +9,7 @@ import { readEntries, readMap } from './reader.js';
 import type { MapView, Path, Readers } from './reader.js';
 import { readSecret } from './secrets.js';
 import type { SecretSource } from './secrets.js';
-import type { ApiConfig, ClusterConfig, HostPort, PeerConfig, ResolvedConfig, SyncConfig } from './types.js';
+import type { ApiConfig, ClusterConfig, HostPort, OverridesConfig, PeerConfig, ResolvedConfig, SyncConfig } from './types.js';
 import { allDefined } from './util.js';
 import { checkHostPort, checkHttpUrl } from './values.js';
 import { readZones } from './zones.js';
@@ -19,7 +19,7 @@ import { readZones } from './zones.js';
  * Returns the plain (not yet frozen) config, or undefined when a problem was reported.
  */
 
-const TOP_KEYS = ['region', 'stateDir', 'resolve', 'api', 'cluster', 'sync', 'providers', 'zones'];
+const TOP_KEYS = ['region', 'stateDir', 'resolve', 'api', 'cluster', 'sync', 'overrides', 'providers', 'zones'];
 
 export const REGION_ENV = 'DNSQUORUM_REGION';
 
@@ -91,13 +91,66 @@ function readResolve(readers: Readers, node: ConfigNode, path: Path): Map<string
 function readApi(readers: Readers, node: ConfigNode | undefined, secrets: SecretSource): ApiConfig | undefined {
   const listenCheck = readers.checked((t) => checkHostPort(t, { allowPortZero: true }));
   const fallbackListen: HostPort = { host: '127.0.0.1', port: 8053 };
-  if (node === undefined) return { listen: fallbackListen };
-  const view = readMap(readers.reporter, node, ['api'], { allowed: ['listen', 'token'] });
+  if (node === undefined) return { listen: fallbackListen, tokens: new Map() };
+  const view = readMap(readers.reporter, node, ['api'], { allowed: ['listen', 'token', 'tokens'] });
   if (view === undefined) return undefined;
   const listen = view.optional('listen', listenCheck, fallbackListen);
   const token = view.maybe('token', (n, p) => readSecret(readers, n, p, secrets));
-  if (listen === undefined || (token.present && token.value === undefined)) return undefined;
-  return token.present && token.value !== undefined ? { listen, token: token.value } : { listen };
+  const tokensNode = view.entry('tokens')?.value;
+  const named = tokensNode === undefined ? new Map<string, string>() : readNamedTokens(readers, tokensNode, ['api', 'tokens'], secrets);
+  if (listen === undefined || named === undefined || (token.present && token.value === undefined)) return undefined;
+  const tokens = new Map<string, string>();
+  if (token.present && token.value !== undefined) tokens.set(API_TOKEN_NAME, token.value);
+  for (const [name, value] of named) tokens.set(name, value);
+  return { listen, tokens };
+}
+
+/** The name api.token goes by in audit records; api.tokens may not use it. */
+export const API_TOKEN_NAME = 'api';
+
+/** api.tokens: name -> secret. The name is who acted, in audit records, when the caller names no actor. */
+function readNamedTokens(readers: Readers, node: ConfigNode, path: Path, secrets: SecretSource): Map<string, string> | undefined {
+  const entries = readEntries(readers.reporter, node, path);
+  if (entries === undefined) return undefined;
+  const out = new Map<string, string>();
+  let complete = true;
+  for (const entry of entries) {
+    const entryPath = [...path, entry.key];
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(entry.key) || entry.key === API_TOKEN_NAME) {
+      readers.reporter.report(
+        entry.keyPos,
+        entryPath,
+        entry.key === API_TOKEN_NAME
+          ? `"${API_TOKEN_NAME}" is the name of api.token; give this token another name`
+          : `"${entry.key}" is not a token name: use letters, digits, ".", "_", "@" or "-" (at most 64)`,
+      );
+      complete = false;
+      continue;
+    }
+    const value = readSecret(readers, entry.value, entryPath, secrets);
+    if (value === undefined) complete = false;
+    else out.set(entry.key, value);
+  }
+  return complete ? out : undefined;
+}
+
+const OVERRIDE_DEFAULTS: OverridesConfig = { defaultDurationMs: 60 * 60_000, maxDurationMs: 24 * 60 * 60_000 };
+
+function readOverrides(readers: Readers, node: ConfigNode | undefined): OverridesConfig | undefined {
+  if (node === undefined) return OVERRIDE_DEFAULTS;
+  const view = readMap(readers.reporter, node, ['overrides'], { allowed: ['defaultDuration', 'maxDuration'] });
+  if (view === undefined) return undefined;
+  const maxDurationMs = view.optional('maxDuration', readers.duration(60_000), OVERRIDE_DEFAULTS.maxDurationMs);
+  const defaultDurationMs = view.optional('defaultDuration', readers.duration(60_000), Math.min(OVERRIDE_DEFAULTS.defaultDurationMs, maxDurationMs ?? Infinity));
+  if (defaultDurationMs !== undefined && maxDurationMs !== undefined && defaultDurationMs > maxDurationMs) {
+    readers.reporter.report(
+      view.entry('defaultDuration')?.value.pos ?? view.pos,
+      view.at('defaultDuration'),
+      `${formatDuration(defaultDurationMs)} is longer than overrides.maxDuration (${formatDuration(maxDurationMs)})`,
+    );
+    return undefined;
+  }
+  return allDefined({ defaultDurationMs, maxDurationMs });
 }
 
 function readPeers(readers: Readers, node: ConfigNode, path: Path, ownRegion: string | undefined): PeerConfig[] | undefined {
@@ -266,6 +319,7 @@ export function readConfig(readers: Readers, root: ConfigNode | undefined, input
   const api = readApi(readers, entryValue(top, 'api'), input.secrets);
   const cluster = readCluster(readers, entryValue(top, 'cluster'), region, input.secrets);
   const sync = readSync(readers, entryValue(top, 'sync'));
+  const overrides = readOverrides(readers, entryValue(top, 'overrides'));
   const providers = readProviders(readers, entryValue(top, 'providers'), ['providers'], input.secrets);
   const zonesNode = entryValue(top, 'zones');
   const staleAfterMs = cluster?.staleAfterMs;
@@ -279,6 +333,7 @@ export function readConfig(readers: Readers, root: ConfigNode | undefined, input
     api,
     cluster,
     sync,
+    overrides,
     providers: providers.providers,
     zones,
   });

@@ -67,7 +67,15 @@ export interface ClusterConfig {
 
 export interface ApiConfig {
   readonly listen: HostPort;
-  readonly token?: string;
+  /** Accepted bearer tokens by name: api.token is named "api", api.tokens by their keys. Empty: the API's authenticated routes are off. */
+  readonly tokens: ReadonlyMap<string, string>;
+}
+
+export interface OverridesConfig {
+  /** How long an override lasts when the operator gives no --for. */
+  readonly defaultDurationMs: number;
+  /** The longest --for accepted. */
+  readonly maxDurationMs: number;
 }
 
 export interface SyncConfig {
@@ -94,6 +102,7 @@ export interface ResolvedConfig {
   readonly api: ApiConfig;
   readonly cluster: ClusterConfig;
   readonly sync: SyncConfig;
+  readonly overrides: OverridesConfig;
   readonly providers: ReadonlyMap<string, ProviderConfig>;
   readonly zones: readonly ZoneSpec[];
 }

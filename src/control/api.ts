@@ -33,6 +33,8 @@ export interface ApiRequest {
    * authenticated routes: the token proves the caller may act, the header says who it is.
    */
   readonly actor: string | null;
+  /** The name of the token that authenticated the request (api.token is named "api"); null on open routes. */
+  readonly tokenName: string | null;
 }
 
 export type ApiResponse =
@@ -70,8 +72,11 @@ export class ApiError extends DnsQuorumError {
 
 export interface AdminApiOptions {
   readonly listen: HostPort;
-  /** Unset: routes with auth answer 403 DQ_API_DISABLED. */
-  readonly token: string | undefined;
+  /**
+   * Accepted bearer tokens by name (api.token as "api", api.tokens by their names); the name says
+   * who acted in audit records. Empty: routes with auth answer 403 DQ_API_DISABLED.
+   */
+  readonly tokens: ReadonlyMap<string, string>;
   readonly routes: readonly Route[];
   readonly logger: Logger;
 }
@@ -223,7 +228,7 @@ export class AdminApi {
   readonly name = 'admin-api';
   private readonly server: Server;
   private readonly routes: readonly CompiledRoute[];
-  private readonly tokenHash: Buffer | undefined;
+  private readonly tokenHashes: readonly { readonly name: string; readonly hash: Buffer }[];
   private readonly logger: Logger;
   private readonly listenAt: HostPort;
   /** Responses in flight per connection, so a protocol error never writes into one already started. */
@@ -232,7 +237,7 @@ export class AdminApi {
 
   constructor(options: AdminApiOptions) {
     this.routes = options.routes.map(compileRoute);
-    this.tokenHash = options.token === undefined ? undefined : sha256(options.token);
+    this.tokenHashes = [...options.tokens].map(([name, token]) => ({ name, hash: sha256(token) }));
     this.logger = options.logger;
     this.listenAt = options.listen;
     this.server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
@@ -333,29 +338,35 @@ export class AdminApi {
       throw new ApiError(405, 'DQ_API_METHOD', `${target.path} does not take ${req.method ?? 'this method'}; it takes ${allow}`, { headers: { allow } });
     }
     const { route } = chosen.compiled;
-    const actor = route.auth ? this.authenticate(req) : null;
+    const caller = route.auth ? this.authenticate(req) : { actor: null, tokenName: null };
     const rawBody = await this.readRawBody(req, route.maxBodyBytes ?? MAX_BODY_BYTES);
     const body = route.rawBodyOnly === true ? null : parseJsonBody(rawBody);
-    return route.handle({ method: route.method, path: target.path, params: chosen.params, query: target.query, body, rawBody, headers: req.headers, actor });
+    return route.handle({ method: route.method, path: target.path, params: chosen.params, query: target.query, body, rawBody, headers: req.headers, ...caller });
   }
 
-  /** Checks the bearer token; returns the actor the client names, or null. */
-  private authenticate(req: IncomingMessage): string | null {
-    if (this.tokenHash === undefined) throw new ApiError(403, 'DQ_API_DISABLED', DISABLED_MESSAGE);
+  /** Checks the bearer token; returns the token's name and the actor the client names (null if none). */
+  private authenticate(req: IncomingMessage): { actor: string | null; tokenName: string } {
+    if (this.tokenHashes.length === 0) throw new ApiError(403, 'DQ_API_DISABLED', DISABLED_MESSAGE);
     const unauthorized = (message: string): ApiError =>
       new ApiError(401, 'DQ_API_UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer realm="dnsquorum"' } });
     const header = req.headers.authorization;
     if (header === undefined || header === '') throw unauthorized('this route needs an Authorization: Bearer <token> header');
     const match = /^bearer +(\S+) *$/i.exec(header);
     if (match?.[1] === undefined) throw unauthorized('the Authorization header must be "Bearer <token>"');
-    // Hashing first gives both sides the same length, so timingSafeEqual never reveals the token's length.
-    if (!timingSafeEqual(sha256(match[1]), this.tokenHash)) throw unauthorized('the bearer token is wrong');
+    // Hashing first gives both sides the same length, so timingSafeEqual never reveals the token's
+    // length; every token is compared, so the time taken does not say which one nearly matched.
+    const offered = sha256(match[1]);
+    let tokenName: string | undefined;
+    for (const { name, hash } of this.tokenHashes) {
+      if (timingSafeEqual(offered, hash) && tokenName === undefined) tokenName = name;
+    }
+    if (tokenName === undefined) throw unauthorized('the bearer token is wrong');
     const actor = req.headers['x-dnsquorum-actor'];
-    if (typeof actor !== 'string' || actor === '') return null;
+    if (typeof actor !== 'string' || actor === '') return { actor: null, tokenName };
     if (actor.length > MAX_ACTOR_LENGTH || /[\p{Cc}]/u.test(actor)) {
       throw new ApiError(400, 'DQ_API_BAD_REQUEST', `X-DnsQuorum-Actor must be at most ${MAX_ACTOR_LENGTH} printable characters`);
     }
-    return actor;
+    return { actor, tokenName };
   }
 
   private async readRawBody(req: IncomingMessage, maxBytes: number): Promise<string> {

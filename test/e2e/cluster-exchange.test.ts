@@ -62,7 +62,7 @@ async function startReceiver(clock: ManualClock, peers: readonly string[] = ['eu
     logger: silentLogger(),
     onMessage: (message, receivedAt) => received.push({ message, receivedAt }),
   });
-  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: 'admin-token', routes: [peer.route], logger: silentLogger() });
+  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map([['api', 'admin-token']]), routes: [peer.route], logger: silentLogger() });
   await api.start();
   cleanups.push(() => api.close());
   const { port } = api.address();
@@ -220,7 +220,7 @@ describe('peer exchange over loopback HTTP', () => {
     const logger = createLogger({ level: 'warn', destination: { write: (line: string) => { lines.push(JSON.parse(line) as (typeof lines)[number]); } } });
     const clock = new ManualClock(NOW);
     const peer = peerRoute({ verifier: new PeerVerifier({ secret: SECRET, clock }), peers: ['eu-west'], clock, logger, onMessage: () => undefined });
-    const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: undefined, routes: [peer.route], logger: silentLogger() });
+    const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map(), routes: [peer.route], logger: silentLogger() });
     await api.start();
     cleanups.push(() => api.close());
     const url = `http://127.0.0.1:${api.address().port}`;

@@ -110,7 +110,7 @@ async function closedPort(): Promise<number> {
 
 describe('dnsquorum status against a live admin API', () => {
   const metrics = new Metrics(() => REPORT);
-  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, routes: [statusRoute(() => REPORT), metrics.route()], logger: silentLogger() });
+  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map([['api', TOKEN]]), routes: [statusRoute(() => REPORT), metrics.route()], logger: silentLogger() });
   let url: string;
   let dir: string;
 
@@ -242,7 +242,7 @@ describe('dnsquorum status against a live admin API', () => {
     const bad = { ...REPORT, providers: [{ provider: 'r53', type: 'route53', zones: [{ ...zone, lagMs: 'soon' }] }] };
     const odd = new AdminApi({
       listen: { host: '127.0.0.1', port: 0 },
-      token: TOKEN,
+      tokens: new Map([['api', TOKEN]]),
       routes: [{ method: 'GET', path: '/v1/status', auth: true, handle: () => Promise.resolve({ status: 200, body: bad }) }],
       logger: silentLogger(),
     });
@@ -266,7 +266,7 @@ describe('dnsquorum status against a live admin API', () => {
   ])('exits 1 naming %s when the cluster or endpoints part is wrong', async (field, bad) => {
     const odd = new AdminApi({
       listen: { host: '127.0.0.1', port: 0 },
-      token: TOKEN,
+      tokens: new Map([['api', TOKEN]]),
       routes: [{ method: 'GET', path: '/v1/status', auth: true, handle: () => Promise.resolve({ status: 200, body: bad }) }],
       logger: silentLogger(),
     });

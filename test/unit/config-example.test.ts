@@ -16,7 +16,7 @@ describe('config/example.yaml', () => {
     const config = await loadConfigFile(example, env);
     expect(config.region).toBe('us-east');
     expect(config.stateDir).toBe('/var/lib/dnsquorum');
-    expect(config.api.token).toBe('api-token');
+    expect(config.api.tokens.get('api')).toBe('api-token');
     expect(config.cluster).toMatchObject({ quorum: 2, secret: 'cluster-secret', staleAfterMs: 30_000, warmupMs: 120_000 });
     expect(config.cluster.peers.map((p) => p.region)).toEqual(['eu-west', 'ap-south']);
     expect([...config.providers.values()].map((p) => `${p.name}:${p.type}`)).toEqual(['r53:route53', 'ns1:ns1', 'lab:local']);

@@ -327,7 +327,7 @@ describe('zone drift and maxChangeShare', () => {
 describe('secrets', () => {
   it('reads secrets from files next to the config, trimming the trailing newline', async () => {
     const config = await loadConfigFile(`${dir}valid-secrets.yaml`, env);
-    expect(config.api.token).toBe('ns1-key-from-file');
+    expect(config.api.tokens.get('api')).toBe('ns1-key-from-file');
     expect(config.cluster.secret).toBe('cluster-secret-value');
     const ns1 = config.providers.get('ns1');
     expect(ns1).toEqual({ type: 'ns1', name: 'ns1', apiKey: 'ns1-key-from-file', endpoint: 'http://127.0.0.1:9999/v1/' });
@@ -340,7 +340,7 @@ describe('secrets', () => {
       return 'from-reader\r\n';
     });
     expect(asked).toEqual(['/etc/dq/tok.txt']);
-    expect(config.api.token).toBe('from-reader');
+    expect(config.api.tokens.get('api')).toBe('from-reader');
   });
 
   it.each([

@@ -58,7 +58,7 @@ function rawRequest(port: number, bytes: string | Buffer): Promise<string> {
 
 describe('AdminApi with a token', () => {
   const log = memoryLogger();
-  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, routes, logger: log.logger });
+  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map([['api', TOKEN]]), routes, logger: log.logger });
   let base: string;
   const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -222,7 +222,7 @@ describe('AdminApi with a token', () => {
 });
 
 describe('AdminApi without a token', () => {
-  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: undefined, routes, logger: memoryLogger().logger });
+  const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map(), routes, logger: memoryLogger().logger });
   let base: string;
 
   beforeAll(async () => {
@@ -248,10 +248,10 @@ describe('AdminApi without a token', () => {
 
 describe('AdminApi lifecycle', () => {
   it('rejects start() with DQ_API_LISTEN naming the address when the port is taken', async () => {
-    const first = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, routes, logger: memoryLogger().logger });
+    const first = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map([['api', TOKEN]]), routes, logger: memoryLogger().logger });
     await first.start();
     const port = first.address().port;
-    const second = new AdminApi({ listen: { host: '127.0.0.1', port }, token: TOKEN, routes, logger: memoryLogger().logger });
+    const second = new AdminApi({ listen: { host: '127.0.0.1', port }, tokens: new Map([['api', TOKEN]]), routes, logger: memoryLogger().logger });
     try {
       const err: unknown = await second.start().then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(DnsQuorumError);
@@ -265,7 +265,7 @@ describe('AdminApi lifecycle', () => {
   });
 
   it('close() resolves with an idle keep-alive connection open, and stops accepting', async () => {
-    const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, routes, logger: memoryLogger().logger });
+    const api = new AdminApi({ listen: { host: '127.0.0.1', port: 0 }, tokens: new Map([['api', TOKEN]]), routes, logger: memoryLogger().logger });
     await api.start();
     const port = api.address().port;
     // fetch keeps the connection alive in its pool after this answer.

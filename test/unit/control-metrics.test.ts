@@ -147,7 +147,7 @@ function report(overrides: Partial<DaemonStatusReport> = {}): DaemonStatusReport
 }
 
 async function scrape(metrics: Metrics): Promise<{ answer: ApiResponse; exp: Exposition }> {
-  const answer = await metrics.route().handle({ method: 'GET', path: '/metrics', params: {}, query: new URLSearchParams(), body: null, actor: null });
+  const answer = await metrics.route().handle({ method: 'GET', path: '/metrics', params: {}, query: new URLSearchParams(), body: null, actor: null, tokenName: null });
   if (!('text' in answer)) throw new Error('the metrics route answered JSON');
   return { answer, exp: parseExposition(answer.text) };
 }

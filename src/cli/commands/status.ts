@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { loadConfigFile } from '../../config/load.js';
 import type { HostPort, ResolvedConfig } from '../../config/types.js';
+import { API_TOKEN_NAME } from '../../config/schema.js';
 import { parseStatusReport } from '../../control/status.js';
 import type { DaemonStatusReport } from '../../control/status.js';
 import { DnsQuorumError, ERROR_CODES, UsageError, errorMessage } from '../../lib/errors.js';
@@ -93,7 +94,8 @@ async function resolveTarget(values: Readonly<Record<string, string | boolean | 
 
   if (tokenEnv !== undefined && tokenEnv !== '') return { url, token: tokenEnv, tokenFrom: 'DNSQUORUM_API_TOKEN' };
   if (tokenFile !== undefined) return { url, token: await readTokenFile(tokenFile), tokenFrom: `--token-file ${tokenFile}` };
-  if (config?.api.token !== undefined) return { url, token: config.api.token, tokenFrom: `api.token in ${config.source}` };
+  const configToken = config?.api.tokens.get(API_TOKEN_NAME);
+  if (config !== undefined && configToken !== undefined) return { url, token: configToken, tokenFrom: `api.token in ${config.source}` };
   return { url, token: undefined, tokenFrom: 'nowhere (set DNSQUORUM_API_TOKEN or pass --token-file)' };
 }
 
