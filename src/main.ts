@@ -2,6 +2,7 @@
  * The composition root: the one place (with providers/registry.ts) that builds concrete classes
  * and wires them together. Everything else receives its collaborators.
  */
+import { join } from 'node:path';
 import { ClusterView } from './cluster/cluster-view.js';
 import { PeerVerifier } from './cluster/auth.js';
 import type { PeerMessage } from './cluster/messages.js';
@@ -14,8 +15,19 @@ import { AdminApi } from './control/api.js';
 import { Metrics } from './control/metrics.js';
 import { statusRoute } from './control/status.js';
 import type { DaemonStatusReport } from './control/status.js';
+import { FileAuditLog } from './control/audit.js';
+import { auditWrites } from './control/audit-observer.js';
+import { OverrideEffectChecker } from './control/override-effect.js';
+import { overrideRoutes } from './control/override-routes.js';
+import { FileOverrideStore } from './control/override-store.js';
+import { OverrideSweeper } from './control/override-sweeper.js';
+import { overrideView } from './control/override-wire.js';
+import { fromPeerOverride, toPeerOverride } from './cluster/override-exchange.js';
+import { describeAction, entryState } from './domain/override.js';
+import { HybridLogicalClock } from './lib/hlc.js';
+import type { WriteMode } from './sync/reconciler.js';
 import { Daemon } from './daemon.js';
-import type { Service } from './daemon.js';
+import type { Service, Task } from './daemon.js';
 import { announceChanges } from './daemon.js';
 import type { HealthView } from './domain/health.js';
 import type { Clock } from './lib/clock.js';
@@ -47,10 +59,20 @@ const PEER_REQUEST_TIMEOUT_MS = 2_000;
 /** DNS questions in flight at once, over every provider's name servers (drift checks, visibility). */
 const MAX_DNS_QUESTIONS_IN_FLIGHT = 64;
 
-export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Daemon {
+/** In the state directory: the replicated override set, and the append-only audit log. */
+const OVERRIDES_FILE = 'overrides.json';
+const AUDIT_FILE = 'audit.jsonl';
+/** Overrides expire, and ended ones are forgotten, on this beat. */
+const OVERRIDE_SWEEP_MS = 1000;
+
+export async function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Promise<Daemon> {
   const { clock } = env;
   const logger = env.logger.child({ region: config.region });
   const providers = createProviders(config.providers.values(), { stateDir: config.stateDir, clock, logger });
+  const hlc = new HybridLogicalClock(clock, config.region);
+  // A corrupt overrides file stops the start: running without the overrides it holds would undo them.
+  const store = await FileOverrideStore.open({ path: join(config.stateDir, OVERRIDES_FILE), clock, hlc, logger: logger.child({ component: 'overrides' }) });
+  const audit = new FileAuditLog({ path: join(config.stateDir, AUDIT_FILE), logger: logger.child({ component: 'audit' }) });
 
   const services: Service[] = [];
   for (const provider of config.providers.values()) {
@@ -90,6 +112,7 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     ...reconciler.status(),
     cluster: cluster.status(sender?.status() ?? [], exchange?.rejected() ?? {}),
     endpoints: endpointStatus(board.snapshot(), clock.now()),
+    overrides: store.entries().filter((e) => entryState(e, clock.now()) === 'active').map((e) => overrideView(e, clock.now())),
   });
   const metrics = new Metrics(status);
   const reconciler = new Reconciler({
@@ -98,19 +121,25 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
     clock,
     logger: logger.child({ component: 'sync' }),
     health: () => board.snapshot(),
-    overrides: () => [],
-    // Only the writer writes (one replica in normal operation; see src/cluster/writer.ts), and
-    // not before every failover record has quorum data.
-    holdReason: () => {
+    overrides: () => store.active(),
+    writeMode: (): WriteMode => {
+      // Overrides need no quorum: with no writer in view (this replica cut off from its peers, or
+      // all of them down) an override is still written, and health decides nothing meanwhile.
+      const breakGlass = store.active().length > 0;
       const notWriter = cluster.holdReason();
-      if (notWriter !== undefined) return notWriter;
+      if (notWriter !== undefined) {
+        if (breakGlass && config.cluster.writer && cluster.writer() === null) return { kind: 'overrides-only', reason: `break-glass: ${notWriter}; no replica can write, so overrides are written from here` };
+        return { kind: 'hold', reason: notWriter };
+      }
+      // Not before every failover record has quorum data; overrides meanwhile.
       const hold = startupHold({ startedAt, warmupMs: config.cluster.warmupMs, now: clock.now(), records, health: board.snapshot() });
-      return hold.hold ? hold.reason : undefined;
+      if (!hold.hold) return { kind: 'all' };
+      return breakGlass ? { kind: 'overrides-only', reason: `startup: ${hold.reason}; overrides are written meanwhile` } : { kind: 'hold', reason: hold.reason };
     },
     sync: config.sync,
     askServers,
     expectations: (zone, desired) => desiredExpectations(zone, desired, []),
-    observer: metrics.sync,
+    observer: { ...metrics.sync, ...auditWrites(audit, config.region, () => clock.now()) },
     passTimeoutMs: PASS_TIMEOUT_MS,
   });
   const healthLog = logger.child({ component: 'quorum' });
@@ -127,8 +156,37 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
   scheduler.setTargets(targets);
 
   const endpointIds = targets.map((t) => t.endpointId);
-  const routes: Route[] = [statusRoute(status), metrics.route()];
-  const background: { name: string; task: PeerSender }[] = [];
+  // After every change of the override set: decide again now, and tell the peers now.
+  const overridesChanged = (): void => {
+    reconciler.trigger('overrides changed');
+    sender?.notify();
+  };
+  const effects = new OverrideEffectChecker({ zones: config.zones, providers, resolve, limit, clock, active: () => store.active() });
+  const routes: Route[] = [
+    statusRoute(status),
+    metrics.route(),
+    ...overrideRoutes({
+      region: config.region,
+      zones: config.zones,
+      store,
+      audit,
+      clock,
+      limits: config.overrides,
+      health: () => board.snapshot(),
+      served: () => reconciler.served(),
+      records: () => reconciler.status().records,
+      effect: (override, signal) => effects.check(override, signal),
+      changed: overridesChanged,
+      logger: logger.child({ component: 'api' }),
+    }),
+  ];
+  const overridesLog = logger.child({ component: 'overrides' });
+  const background: { name: string; task: Task }[] = [
+    {
+      name: 'override expiry',
+      task: new OverrideSweeper({ store, audit, region: config.region, clock, logger: overridesLog, everyMs: OVERRIDE_SWEEP_MS, expired: overridesChanged }),
+    },
+  ];
   const { secret } = config.cluster;
   let sender: PeerSender | undefined;
   let exchange: ReturnType<typeof peerRoute> | undefined;
@@ -146,6 +204,15 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
           message.verdicts.map((v) => ({ region: message.region, endpointId: v.endpointId, state: v.state, observedAt: receivedAt - v.ageMs, reason: v.reason })),
         );
         announceChanges(healthLog, board.evaluate(endpointIds).changed, reconciler);
+        if (message.overrides.length > 0) {
+          store.merge(message.overrides.map((o) => fromPeerOverride(o, receivedAt))).then(
+            (adopted) => {
+              for (const entry of adopted) overridesLog.info({ override: entry.override.id, from: message.region, state: entryState(entry, clock.now()) }, `learned override ${entry.override.id} (${describeAction(entry.override.action)} on ${entry.override.name}) from ${message.region}`);
+              if (adopted.length > 0) overridesChanged();
+            },
+            (err: unknown) => { overridesLog.error({ err, from: message.region }, 'could not take in the overrides a peer sent'); },
+          );
+        }
       },
     });
     routes.push(exchange.route);
@@ -165,6 +232,7 @@ export function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Dae
           writer: config.cluster.writer,
           seesQuorum: cluster.seesQuorum(),
           verdicts: board.localVerdicts().map((v) => ({ endpointId: v.endpointId, state: v.state, ageMs: Math.max(0, now - v.observedAt), reason: v.reason })),
+          overrides: store.entries().map((e) => toPeerOverride(e, now)),
         };
       },
     });

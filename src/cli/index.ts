@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { commandHelp } from './args.js';
 import type { CommandSpec } from './args.js';
+import { auditCommand, auditSpec } from './commands/audit.js';
 import { demoCommand, demoSpec } from './commands/demo.js';
 import type { CommandIo } from './commands/io.js';
+import { drainCommand, drainSpec, failoverCommand, failoverSpec, releaseCommand, releaseSpec, undrainCommand, undrainSpec } from './commands/override.js';
 import { planCommand, planSpec, syncCommand, syncSpec } from './commands/plan.js';
 import { runCommand, runSpec } from './commands/run.js';
 import { statusCommand, statusSpec } from './commands/status.js';
@@ -19,6 +21,11 @@ const COMMANDS: ReadonlyMap<string, { spec: CommandSpec; run: Command }> = new M
   ['sync', { spec: syncSpec, run: syncCommand }],
   ['verify', { spec: verifySpec, run: verifyCommand }],
   ['status', { spec: statusSpec, run: statusCommand }],
+  ['failover', { spec: failoverSpec, run: failoverCommand }],
+  ['drain', { spec: drainSpec, run: drainCommand }],
+  ['undrain', { spec: undrainSpec, run: undrainCommand }],
+  ['release', { spec: releaseSpec, run: releaseCommand }],
+  ['audit', { spec: auditSpec, run: auditCommand }],
   ['demo', { spec: demoSpec, run: demoCommand }],
 ]);
 

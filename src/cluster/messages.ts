@@ -1,4 +1,7 @@
 import type { HealthState } from '../domain/health.js';
+import type { OverrideAction } from '../domain/override.js';
+import type { RecordType } from '../domain/record.js';
+import type { HlcStamp } from '../lib/hlc.js';
 
 /**
  * What one replica tells each of its peers, every cluster.exchangeInterval and whenever one of its
@@ -18,6 +21,37 @@ export interface PeerMessage {
   readonly seesQuorum: boolean;
   /** The sender's own region's verdict on each endpoint it probes. */
   readonly verdicts: readonly PeerVerdict[];
+  /**
+   * Every override entry the sender holds, tombstones included: the whole replicated set, so a
+   * replica that missed a message, or restarted with an old file, catches up from any one peer.
+   */
+  readonly overrides: readonly PeerOverride[];
+}
+
+/**
+ * An override entry on the wire. Like verdicts, its times are relative to the send (ages and
+ * time left), so a peer's clock never decides when an override ends here. The HLC stamp is the
+ * one clock reading that crosses replicas, and it only orders edits.
+ */
+export interface PeerOverride {
+  readonly slot: string;
+  readonly stamp: HlcStamp;
+  readonly override: {
+    readonly id: string;
+    readonly zone: string;
+    readonly name: string;
+    readonly type: RecordType;
+    readonly action: OverrideAction;
+    readonly actor: string;
+    readonly token: string;
+    readonly reason: string;
+    readonly forced: boolean;
+    readonly origin: string;
+    readonly createdAgoMs: number;
+    /** Negative once expired. */
+    readonly expiresInMs: number;
+  };
+  readonly released: { readonly agoMs: number; readonly actor: string; readonly token: string; readonly reason: string } | null;
 }
 
 export interface PeerVerdict {

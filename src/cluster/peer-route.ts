@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RECORD_TYPES } from '../domain/record.js';
 import { ApiError } from '../control/api.js';
 import type { Route } from '../control/api.js';
 import type { Clock } from '../lib/clock.js';
@@ -32,12 +33,42 @@ const peerVerdictSchema = z.object({
   reason: z.string().max(MAX_REASON_LENGTH),
 });
 
+/** Far above any real number of overrides; bounds the work one message can cause. */
+const MAX_PEER_OVERRIDES = 2_000;
+const MAX_TEXT_LENGTH = 1_000;
+const DAY_MS = 86_400_000;
+const text = z.string().max(MAX_TEXT_LENGTH);
+
+const peerOverrideSchema = z.object({
+  slot: z.string().min(1).max(MAX_TEXT_LENGTH),
+  stamp: z.object({ wall: z.number().int().nonnegative(), logical: z.number().int().nonnegative(), replica: z.string().min(1).max(MAX_NAME_LENGTH) }),
+  override: z.object({
+    id: z.string().regex(/^o-[0-9a-f]{12}$/),
+    zone: z.string().min(1).max(MAX_NAME_LENGTH),
+    name: z.string().min(1).max(MAX_NAME_LENGTH),
+    type: z.enum(RECORD_TYPES),
+    action: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('force-pool'), pool: z.string().min(1).max(MAX_NAME_LENGTH) }),
+      z.object({ kind: z.literal('drain'), value: z.string().min(1).max(MAX_NAME_LENGTH) }),
+    ]),
+    actor: text,
+    token: text,
+    reason: text,
+    forced: z.boolean(),
+    origin: z.string().min(1).max(MAX_NAME_LENGTH),
+    createdAgoMs: z.number().min(-DAY_MS).max(400 * DAY_MS),
+    expiresInMs: z.number().min(-400 * DAY_MS).max(400 * DAY_MS),
+  }),
+  released: z.object({ agoMs: z.number().min(-DAY_MS).max(400 * DAY_MS), actor: text, token: text, reason: text }).nullable(),
+});
+
 const peerMessageSchema = z.object({
   v: z.literal(1),
   region: z.string().min(1).max(MAX_NAME_LENGTH),
   writer: z.boolean(),
   seesQuorum: z.boolean(),
   verdicts: z.array(peerVerdictSchema).max(MAX_PEER_VERDICTS),
+  overrides: z.array(peerOverrideSchema).max(MAX_PEER_OVERRIDES),
 });
 
 /** The message in a body, or why it is not one (a short text naming the first bad field). */

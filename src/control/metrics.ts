@@ -87,7 +87,9 @@ export class Metrics {
         passes.inc({ zone, provider, outcome });
         if (countable(durationMs)) passDuration.observe({ zone, provider }, durationMs / 1000);
       },
-      write: ({ zone, provider, changes: n }) => {
+      write: ({ zone, provider, changes: n, error }) => {
+        // A failed write shows in the pass outcome (failed); these count what was written.
+        if (error !== null) return;
         writes.inc({ zone, provider });
         if (countable(n)) changes.inc({ zone, provider }, n);
       },

@@ -1,4 +1,7 @@
-import type { Override, OverrideAction, OverrideRelease, OverrideState } from '../domain/override.js';
+import { z } from 'zod';
+import { entryState } from '../domain/override.js';
+import { RECORD_TYPES } from '../domain/record.js';
+import type { Override, OverrideAction, OverrideEntry, OverrideRelease, OverrideState } from '../domain/override.js';
 import type { HlcStamp } from '../lib/hlc.js';
 import type { AuditEvent } from './override-types.js';
 
@@ -116,3 +119,29 @@ export interface RecordsAnswer {
 export interface AuditAnswer {
   readonly events: readonly AuditEvent[];
 }
+
+/** An entry as the API shows it at `now`. */
+export function overrideView(entry: OverrideEntry, now: number): OverrideView {
+  return { ...entry.override, state: entryState(entry, now), released: entry.released, stamp: entry.stamp };
+}
+
+const releaseSchema = z.object({ at: z.number(), actor: z.string(), token: z.string(), reason: z.string() });
+
+/** An OverrideView in an API answer (for the CLI). Unknown extra fields are allowed. */
+export const overrideViewSchema = z.object({
+  id: z.string(),
+  zone: z.string(),
+  name: z.string(),
+  type: z.enum(RECORD_TYPES),
+  action: z.discriminatedUnion('kind', [z.object({ kind: z.literal('force-pool'), pool: z.string() }), z.object({ kind: z.literal('drain'), value: z.string() })]),
+  actor: z.string(),
+  token: z.string(),
+  reason: z.string(),
+  forced: z.boolean(),
+  origin: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  state: z.enum(['active', 'released', 'expired']),
+  released: releaseSchema.nullable(),
+  stamp: z.object({ wall: z.number(), logical: z.number(), replica: z.string() }),
+});

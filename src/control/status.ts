@@ -3,6 +3,8 @@ import { DnsQuorumError } from '../lib/errors.js';
 import type { ClusterStatus, EndpointStatus } from '../cluster/status.js';
 import type { SyncStatus } from '../sync/status.js';
 import type { Route } from './api.js';
+import { overrideViewSchema } from './override-wire.js';
+import type { OverrideView } from './override-wire.js';
 
 /** What `GET /v1/status` answers: the sync status plus who answers and since when. Times are epoch ms. */
 export interface DaemonStatusReport extends SyncStatus {
@@ -17,6 +19,8 @@ export interface DaemonStatusReport extends SyncStatus {
   readonly cluster: ClusterStatus;
   /** Every endpoint's health across regions: each region's verdict and its age. */
   readonly endpoints: readonly EndpointStatus[];
+  /** Overrides in force (made here or learned from a peer). */
+  readonly overrides: readonly OverrideView[];
 }
 
 export function statusRoute(source: () => DaemonStatusReport): Route {
@@ -108,6 +112,8 @@ const reportSchema = z.object({
   providers: z.array(z.object({ provider: z.string(), type: z.string(), zones: z.array(providerZoneSchema) })),
   cluster: clusterSchema,
   endpoints: z.array(endpointSchema),
+  // A daemon from before overrides sends none.
+  overrides: z.array(overrideViewSchema).default([]),
 });
 
 /** "providers[0].zones[1].lagMs" */

@@ -10,7 +10,7 @@ import type { FailoverRecordSpec, PoolSpec, ZoneSpec } from '../domain/zone.js';
  * Why a failover record serves what it serves. `health` and `all-down` are health-driven and
  * count against the record's hourly write budget; the others do not move traffic on their own.
  */
-export type DecisionCause = 'health' | 'override' | 'all-down' | 'unknown-health' | 'write-budget';
+export type DecisionCause = 'health' | 'override' | 'all-down' | 'unknown-health' | 'write-budget' | 'health-paused';
 
 export interface RecordDecision {
   readonly key: RecordKey;
@@ -41,6 +41,12 @@ export interface DesiredZoneInputs {
   readonly recentWrites: ReadonlyMap<RecordKey, readonly number[]>;
   /** The union of every provider's own name servers, when the zone's nameservers are synced. */
   readonly apexNameservers?: readonly string[];
+  /**
+   * Health decides nothing: records keep what they serve and only overrides change them. Set
+   * while a replica writes overrides without a quorum (break-glass), when its own view of health
+   * may be stale or partial.
+   */
+  readonly healthPaused?: boolean;
   readonly now: number;
 }
 
@@ -67,6 +73,7 @@ const HOUR_MS = 3_600_000;
  *     with an unknown value  -> keep what is served          (no traffic moves on missing data)
  *   no pool in service       -> whenAllDown: keep-last | all | fail-closed (record removed)
  *   budget spent this hour   -> keep what is served
+ *   health paused            -> keep what is served (minus drained values), unless an override forces a pool
  */
 export function desiredZone(inputs: DesiredZoneInputs): DesiredZone {
   const { zone } = inputs;
@@ -113,7 +120,7 @@ function decideFailover(spec: FailoverRecordSpec, inputs: DesiredZoneInputs): Re
   );
   const drained = new Set(active.flatMap((o) => (o.action.kind === 'drain' ? [o.action.value] : [])));
 
-  let choice = chooseByOverride(spec, active, drained) ?? chooseByHealth(spec, inputs, drained, last);
+  let choice = chooseByOverride(spec, active, drained) ?? (inputs.healthPaused === true ? keepServed(last, drained) : undefined) ?? chooseByHealth(spec, inputs, drained, last);
   choice = singleValueForCname(spec, choice);
 
   // A health-driven move away from what is served; a first creation or an override is not one.
@@ -140,6 +147,15 @@ function decideFailover(spec: FailoverRecordSpec, inputs: DesiredZoneInputs): Re
     changes: !sameValues(choice.values, last),
     spendsBudget: spendsBudget(choice),
   };
+}
+
+/** What is served, minus drained values; undefined when that would be nothing (health then decides). */
+function keepServed(last: readonly string[] | undefined, drained: ReadonlySet<string>): Choice | undefined {
+  if (last === undefined) return undefined;
+  const kept = last.filter((v) => !drained.has(v));
+  if (kept.length === 0) return undefined;
+  const minus = kept.length < last.length ? ` without drained ${last.filter((v) => drained.has(v)).join(', ')}` : '';
+  return { pool: null, values: kept, cause: 'health-paused', reason: `health decisions paused (only overrides are written): keeping what is served${minus}` };
 }
 
 function chooseByOverride(spec: FailoverRecordSpec, active: readonly Override[], drained: ReadonlySet<string>): Choice | undefined {

@@ -24,6 +24,8 @@ export interface ZoneDeciderOptions {
   readonly logger: Logger;
   readonly health: () => HealthView;
   readonly overrides: () => readonly Override[];
+  /** True while health must decide nothing and only overrides change records (break-glass). */
+  readonly healthPaused: () => boolean;
   /** Called each time a zone's desired records change (a new version), whatever caused it. */
   readonly onNewTarget?: (zone: string) => void;
 }
@@ -31,7 +33,7 @@ export interface ZoneDeciderOptions {
 const HOUR_MS = 3_600_000;
 
 interface ZoneMemory {
-  target?: ZoneTarget;
+  target: ZoneTarget | undefined;
   /** What each failover record serves: seeded from the first provider read, then our own decisions. */
   readonly served: Map<RecordKey, readonly string[]>;
   /** When each failover record's values last changed. */
@@ -41,6 +43,8 @@ interface ZoneMemory {
   /** Each provider's own name servers; the apex NS is planned only once every provider's are known. */
   readonly nameservers: Map<string, readonly string[]>;
   fingerprint: string;
+  /** The last target version given out; never goes back, not even on reseed, so a syncer never mistakes a new target for one it converged to. */
+  version: number;
 }
 
 /**
@@ -55,7 +59,7 @@ export class ZoneDecider {
 
   constructor(private readonly options: ZoneDeciderOptions) {
     for (const zone of options.zones) {
-      this.memory.set(zone.name, { served: new Map(), since: new Map(), listings: new Map(), nameservers: new Map(), fingerprint: '' });
+      this.memory.set(zone.name, { target: undefined, served: new Map(), since: new Map(), listings: new Map(), nameservers: new Map(), fingerprint: '', version: 0 });
     }
   }
 
@@ -96,6 +100,28 @@ export class ZoneDecider {
     return changed;
   }
 
+  /** What each failover record serves, by this decider's last decision, over every zone. */
+  served(): ReadonlyMap<RecordKey, readonly string[]> {
+    const out = new Map<RecordKey, readonly string[]>();
+    for (const memory of this.memory.values()) for (const [key, values] of memory.served) out.set(key, values);
+    return out;
+  }
+
+  /**
+   * Forgets every decision and every provider read, so the next read seeds what each record
+   * serves afresh. For a replica that starts writing after it stopped (or never did): what it
+   * remembers serving may have been changed since by another writer, and must not be written back.
+   */
+  reseed(): void {
+    for (const memory of this.memory.values()) {
+      memory.target = undefined;
+      memory.served.clear();
+      memory.since.clear();
+      memory.listings.clear();
+      memory.fingerprint = '';
+    }
+  }
+
   /** Every failover record with what it serves and why. */
   records(): RecordStatus[] {
     const out: RecordStatus[] = [];
@@ -125,6 +151,7 @@ export class ZoneDecider {
       lastServed: memory.served,
       recentWrites: this.recentWrites,
       ...(union === undefined ? {} : { apexNameservers: union }),
+      healthPaused: this.options.healthPaused(),
       now,
     });
     for (const d of desired.decisions) this.remember(zone, memory, d, now);
@@ -136,7 +163,8 @@ export class ZoneDecider {
       return false;
     }
     memory.fingerprint = fingerprint;
-    memory.target = { zone, version: (memory.target?.version ?? 0) + 1, decidedAt: now, desired };
+    memory.version += 1;
+    memory.target = { zone, version: memory.version, decidedAt: now, desired };
     this.options.onNewTarget?.(zone.name);
     return true;
   }

@@ -15,7 +15,7 @@ import type { Expectation } from '../verify/compare.js';
 import type { ServerVerification } from '../verify/verify.js';
 import type { ZoneDecider, ZoneTarget } from './decider.js';
 import { createIfMissing, planProvider, readZone, unsafeChanges } from './provider-plan.js';
-import type { ProviderStatus, ProviderZoneState, ProviderZoneStatus, StatusError, SyncObserver } from './status.js';
+import type { ProviderStatus, ProviderZoneState, ProviderZoneStatus, StatusError, SyncObserver, WriteEvent } from './status.js';
 
 /** Asks each of `hosts` the questions; one result per host, in order. */
 export type AskServers = (hosts: readonly string[], expectations: readonly Expectation[], signal: AbortSignal) => Promise<ServerVerification[]>;
@@ -247,9 +247,16 @@ export class ProviderSyncer {
     }
 
     const writeAt = clock.now();
-    await provider.applyChanges(toApply, signal);
     const count = changeCount(toApply);
-    observer.write({ zone: zone.name, provider: provider.name, changes: count });
+    const changed = changedRecordNames(toApply);
+    const written = { zone: zone.name, provider: provider.name, changes: count, records: shortList(changed), decisions: decisionsOf(target, changed) };
+    try {
+      await provider.applyChanges(toApply, signal);
+    } catch (err) {
+      observer.write({ ...written, error: errorSummary(err).message });
+      throw err;
+    }
+    observer.write({ ...written, error: null });
     this.log.info(
       { zone: zone.name, creates: toApply.creates.length, updates: toApply.updates.length, deletes: toApply.deletes.length, records: shortList(changedRecordNames(toApply)), tookMs: clock.now() - writeAt },
       `applied ${count} changes to ${zone.name} at ${provider.name}`,
@@ -388,4 +395,10 @@ function initialState(zone: ZoneSpec): ZoneState {
 function describe(err: unknown): { code: string; message: string } {
   if (err instanceof Error && err.name === 'TimeoutError') return { code: 'DQ_PROVIDER_UNAVAILABLE', message: 'the pass did not finish within its time limit' };
   return errorSummary(err);
+}
+
+/** The decisions behind the failover records among `names` ("name TYPE" of the record sets written). */
+function decisionsOf(target: ZoneTarget, names: readonly string[]): WriteEvent['decisions'] {
+  const written = new Set(names);
+  return target.desired.decisions.filter((d) => written.has(`${d.name} ${d.type}`)).map((d) => ({ name: d.name, type: d.type, cause: d.cause, reason: d.reason }));
 }

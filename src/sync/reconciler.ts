@@ -20,14 +20,26 @@ export interface ReconcilerOptions {
   readonly logger: Logger;
   readonly health: () => HealthView;
   readonly overrides: () => readonly Override[];
-  /** Why writes must wait (the startup hold), or undefined when they may go ahead. */
-  readonly holdReason: () => string | undefined;
+  /** Whether this replica writes now, and what: asked afresh before every pass. */
+  readonly writeMode: () => WriteMode;
   readonly sync: SyncConfig;
   readonly askServers: AskServers;
   readonly expectations: (zone: ZoneSpec, desired: DesiredZone) => Expectation[];
   readonly observer: SyncObserver;
   readonly passTimeoutMs: number;
 }
+
+/**
+ * - all: this replica writes every decision (it is the writer).
+ * - overrides-only: it writes, but health decides nothing: records keep what they serve and only
+ *   overrides change them (break-glass: an override made while no writer can be heard, or during
+ *   the startup hold).
+ * - hold: it writes nothing (another replica writes, or no quorum and no override).
+ */
+export type WriteMode =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'overrides-only'; readonly reason: string }
+  | { readonly kind: 'hold'; readonly reason: string };
 
 /** Time-based rules (hold-down, override expiry, the hourly budget) are re-checked this often. */
 const DECIDE_EVERY_MS = 1000;
@@ -41,7 +53,7 @@ export class Reconciler {
   private readonly syncers: readonly ProviderSyncer[];
   private readonly wakeup = new Wakeup();
   private readonly reasons = new Set<string>();
-  private hold: string | undefined;
+  private mode: WriteMode = { kind: 'hold', reason: 'starting' };
 
   constructor(private readonly options: ReconcilerOptions) {
     const { zones, providers, clock, logger, sync } = options;
@@ -51,6 +63,7 @@ export class Reconciler {
       logger,
       health: options.health,
       overrides: options.overrides,
+      healthPaused: () => this.mode.kind === 'overrides-only',
       onNewTarget: (zone) => { this.newTarget(zone); },
     });
     this.syncers = [...providers.values()]
@@ -64,9 +77,13 @@ export class Reconciler {
             decider: this.decider,
             askServers: options.askServers,
             expectations: options.expectations,
-            // Asked afresh each time, not the decide loop's copy: a replica that just stopped
-            // being the writer must stop writing at once.
-            holdReason: options.holdReason,
+            // Stopping is asked afresh (a replica that just lost the writer role stops at once);
+            // starting waits for the decide loop, which first forgets what it remembered serving.
+            holdReason: () => {
+              const fresh = options.writeMode();
+              if (fresh.kind === 'hold') return fresh.reason;
+              return this.mode.kind === 'hold' ? 'about to start writing' : undefined;
+            },
             clock,
             logger,
             observer: options.observer,
@@ -91,18 +108,23 @@ export class Reconciler {
 
   /** Runs the decider and every provider's syncer until `signal` aborts; a write in flight is finished first. */
   async run(signal: AbortSignal): Promise<void> {
-    this.hold = this.checkHold();
+    this.checkMode();
     await Promise.all([this.decideUntil(signal), ...this.syncers.map((s) => s.run(signal))]);
   }
 
   status(): SyncStatus {
-    return { hold: this.hold ?? null, records: this.decider.records(), providers: this.syncers.map((s) => s.status()) };
+    return { hold: this.mode.kind === 'all' ? null : this.mode.reason, records: this.decider.records(), providers: this.syncers.map((s) => s.status()) };
+  }
+
+  /** What each failover record serves, by this replica's last decision (empty on a replica that has not written). */
+  served(): ReadonlyMap<string, readonly string[]> {
+    return this.decider.served();
   }
 
   private async decideUntil(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      this.hold = this.checkHold();
-      if (this.hold === undefined) {
+      this.checkMode();
+      if (this.mode.kind !== 'hold') {
         const reasons = [...this.reasons];
         this.reasons.clear();
         const changed = this.decider.decide();
@@ -112,11 +134,20 @@ export class Reconciler {
     }
   }
 
-  private checkHold(): string | undefined {
-    const hold = this.options.holdReason();
-    if (hold !== undefined && hold !== this.hold) this.options.logger.info({ hold }, `writes held: ${hold}`);
-    if (hold === undefined && this.hold !== undefined) this.options.logger.info('startup hold released; reconciling');
-    return hold;
+  private checkMode(): void {
+    const previous = this.mode;
+    const mode = this.options.writeMode();
+    this.mode = mode;
+    if (mode.kind === previous.kind && (mode.kind === 'all' || (previous.kind !== 'all' && mode.reason === previous.reason))) return;
+    if (mode.kind === 'hold') this.options.logger.info({ hold: mode.reason }, `writes held: ${mode.reason}`);
+    else if (mode.kind === 'overrides-only') this.options.logger.warn({ mode: mode.kind }, `writing overrides only, health decides nothing: ${mode.reason}`);
+    else this.options.logger.info('writing every decision');
+    if (previous.kind === 'hold' && mode.kind !== 'hold') {
+      // What this replica remembers serving may have been changed by another writer meanwhile:
+      // start from what the providers hold now, never from memory.
+      this.decider.reseed();
+      this.checkNow(true);
+    }
   }
 
   private newTarget(zone: string): void {

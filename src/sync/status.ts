@@ -85,11 +85,24 @@ export interface SyncStatus {
  * Events the provider syncers emit, for metrics. Implementations must not throw or block: they
  * are called on the write path.
  */
+/** One write to one provider, for metrics and the audit log. */
+export interface WriteEvent {
+  readonly zone: string;
+  readonly provider: string;
+  readonly changes: number;
+  /** The record sets changed, "name TYPE" (at most ten, then "... and N more"). */
+  readonly records: readonly string[];
+  /** The failover records among them, with why they serve what they serve now. */
+  readonly decisions: readonly { readonly name: string; readonly type: string; readonly cause: string; readonly reason: string }[];
+  /** Why the write failed; null when it was applied. */
+  readonly error: string | null;
+}
+
 export interface SyncObserver {
   /** A pass over one zone at one provider ended. */
   pass(event: { zone: string; provider: string; outcome: 'in-sync' | 'applied' | 'failed' | 'refused' | 'drift-reported'; durationMs: number }): void;
-  /** Changes were written. */
-  write(event: { zone: string; provider: string; changes: number }): void;
+  /** Changes were written (error null), or a write was sent and failed. */
+  write(event: WriteEvent): void;
   /** Record sets found changed behind our back; repaired or only reported. */
   drift(event: { zone: string; provider: string; records: number; repaired: boolean }): void;
   /** Every server of the provider answered a write's data this long after the write began. */

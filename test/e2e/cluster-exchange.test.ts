@@ -32,6 +32,7 @@ const MESSAGE: PeerMessage = {
     { endpointId: 'api.example.com. A 192.0.2.10', state: 'down', ageMs: 1500, reason: 'HTTP 503' },
     { endpointId: 'api.example.com. A 192.0.2.11', state: 'up', ageMs: 200, reason: 'HTTP 200' },
   ],
+  overrides: [],
 };
 
 const cleanups: (() => Promise<void>)[] = [];

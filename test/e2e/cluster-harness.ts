@@ -134,6 +134,7 @@ const clusterReportSchema = z.object({
   providers: z.array(z.object({ provider: z.string(), zones: z.array(zoneSchema) })),
   cluster: clusterSchema,
   endpoints: z.array(endpointSchema),
+  overrides: z.array(z.object({ id: z.string(), name: z.string(), origin: z.string(), state: z.string(), action: z.looseObject({ kind: z.string() }) })),
 });
 export type ClusterReport = z.infer<typeof clusterReportSchema>;
 export type EndpointReport = z.infer<typeof endpointSchema>;
@@ -182,6 +183,8 @@ export interface Replica {
   kill(): Promise<void>;
   /** SIGTERM, then the exit code (SIGKILL after 15 s). */
   stop(): Promise<number | null>;
+  /** Starts it again (after stop or kill) on the same config; `freshState` empties its state directory first. */
+  start(options?: { freshState?: boolean }): Promise<void>;
   readonly running: boolean;
 }
 
@@ -372,11 +375,18 @@ export async function startCluster(options: Partial<Record<Region, ReplicaOption
         DNSQUORUM_LOG_LEVEL: 'info',
         DNSQUORUM_CLOCK_SKEW_MS: skew === undefined ? '' : String(skew),
       };
-      const { apiUrl, proc } = await launch(region, configFile, env);
+      const stateDir = join(dir, `state-${region}`);
+      let { apiUrl, proc } = await launch(region, configFile, env);
       const running = (): boolean => proc.child.exitCode === null && proc.child.signalCode === null;
+      const pointLinksAt = (url: string): void => {
+        const api = new URL(url);
+        for (const from of REGIONS) if (from !== region) link(from, region).retarget({ host: api.hostname, port: Number(api.port) });
+      };
       const replica: Replica = {
         region,
-        apiUrl,
+        get apiUrl() {
+          return apiUrl;
+        },
         logs: () => parseLines(proc.lines),
         status: () => fetchStatus(apiUrl),
         probeProxy: probe,
@@ -400,14 +410,19 @@ export async function startCluster(options: Partial<Record<Region, ReplicaOption
             clearTimeout(timer);
           }
         },
+        async start(startOptions) {
+          if (running()) throw new Error(`replica ${region} is still running`);
+          if (startOptions?.freshState === true) await rm(stateDir, { recursive: true, force: true });
+          ({ apiUrl, proc } = await launch(region, configFile, env));
+          pointLinksAt(apiUrl);
+        },
         get running() {
           return running();
         },
       };
       started.push(replica);
       replicas[region] = replica;
-      const api = new URL(apiUrl);
-      for (const from of REGIONS) if (from !== region) link(from, region).retarget({ host: api.hostname, port: Number(api.port) });
+      pointLinksAt(apiUrl);
     }
 
     return {

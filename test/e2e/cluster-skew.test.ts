@@ -74,11 +74,11 @@ describe('three replicas with clocks skewed by ±30 s decide as without skew', {
     const target = c().replicas.c;
     const endpointId = cdnEndpoint(await target.status(), 'b').endpointId;
     // Posing as region b: "b.cdn.test is down". Were it accepted, c would see b's verdict as down.
-    const lie = JSON.stringify({ v: 1, region: 'b', writer: true, seesQuorum: true, verdicts: [{ endpointId, state: 'down', ageMs: 0, reason: 'forged' }] });
+    const lie = JSON.stringify({ v: 1, region: 'b', writer: true, seesQuorum: true, verdicts: [{ endpointId, state: 'down', ageMs: 0, reason: 'forged' }], overrides: [] });
     expect(await postPeerMessage(target.apiUrl, lie, signedHeaders('not-the-cluster-secret', lie, Date.now()))).toBe(401);
 
     // A genuine message (it says what b really sees), accepted once, then replayed verbatim.
-    const truth = JSON.stringify({ v: 1, region: 'b', writer: true, seesQuorum: true, verdicts: [{ endpointId, state: 'up', ageMs: 0, reason: 'probe ok' }] });
+    const truth = JSON.stringify({ v: 1, region: 'b', writer: true, seesQuorum: true, verdicts: [{ endpointId, state: 'up', ageMs: 0, reason: 'probe ok' }], overrides: [] });
     const headers = signedHeaders(CLUSTER_SECRET, truth, Date.now());
     expect(await postPeerMessage(target.apiUrl, truth, headers)).toBe(204);
     expect(await postPeerMessage(target.apiUrl, truth, headers)).toBe(401);

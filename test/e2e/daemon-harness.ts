@@ -137,6 +137,13 @@ export async function startProbePair(primary: string, secondary: string): Promis
   }
 }
 
+/** One health endpoint on `address`:`port` again (after a stop), as a target comes back up. */
+export async function startProbeTarget(address: string, port: number): Promise<ProbeTarget> {
+  const server = healthServer();
+  await listenOn(server, address, port);
+  return target(server, address);
+}
+
 // ---- fakes ----
 
 /** Both fakes with the zone created, so its name servers are known before the config is written. */

@@ -146,7 +146,7 @@ describe('Reconciler', () => {
       logger: silentLogger(),
       health: () => health,
       overrides: () => [],
-      holdReason: () => undefined,
+      writeMode: () => ({ kind: 'all' }),
       sync: { intervalMs: HOUR, readIntervalMs: 10 * HOUR, visibleTimeoutMs: 30_000 },
       askServers: (hosts, expectations, signal) => Promise.all(hosts.map((h) => verifyServer(h, expectations, { resolve, limit, signal, queryTimeoutMs: 1000 }))),
       expectations: (zone, desired) => desiredExpectations(zone, desired, []),

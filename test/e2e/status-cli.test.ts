@@ -18,6 +18,7 @@ const REPORT: DaemonStatusReport = {
   state: 'running',
   startedAt: NOW - 2 * 3600_000 - 3 * 60_000,
   now: NOW,
+  overrides: [],
   hold: 'waiting for quorum data on api.example.com. A (1 of 2 regions reported)',
   cluster: {
     region: 'us-east',

@@ -108,7 +108,7 @@ describe('PeerVerifier.verify', () => {
 
 describe('parsePeerMessage', () => {
   const verdict = { endpointId: 'api.example.com. A 192.0.2.10', state: 'down', ageMs: 1200, reason: 'HTTP 503' };
-  const message = { v: 1, region: 'eu-west', writer: true, seesQuorum: false, verdicts: [verdict] };
+  const message = { v: 1, region: 'eu-west', writer: true, seesQuorum: false, verdicts: [verdict], overrides: [] };
 
   it('accepts a well-formed message', () => {
     expect(parsePeerMessage(JSON.stringify(message))).toEqual({ ok: true, message });

@@ -18,7 +18,7 @@ describe('electWriter', () => {
   });
 });
 
-const message = (region: string, seesQuorum = true, writer = true): PeerMessage => ({ v: 1, region, writer, seesQuorum, verdicts: [] });
+const message = (region: string, seesQuorum = true, writer = true): PeerMessage => ({ v: 1, region, writer, seesQuorum, verdicts: [], overrides: [] });
 
 describe('ClusterView', () => {
   const peers = [

@@ -52,7 +52,9 @@ describe('defaults', () => {
     expect(config.region).toBe('us-east');
     expect(config.stateDir).toBe(join(dir, 'state'));
     expect(config.resolve.size).toBe(0);
-    expect(config.api).toEqual({ listen: { host: '127.0.0.1', port: 8053 } });
+    expect(config.api.listen).toEqual({ host: '127.0.0.1', port: 8053 });
+    expect([...config.api.tokens]).toEqual([]);
+    expect(config.overrides).toEqual({ defaultDurationMs: 3_600_000, maxDurationMs: 86_400_000 });
     expect(config.cluster).toEqual({ peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000, writer: true, exchangeIntervalMs: 2_000 });
     expect(config.sync).toEqual({ intervalMs: 60_000, readIntervalMs: 900_000, visibleTimeoutMs: 300_000 });
     expect(config.providers.get('lab')).toEqual({

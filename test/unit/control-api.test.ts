@@ -3,30 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdminApi, ApiError, MAX_BODY_BYTES } from '../../src/control/api.js';
 import type { ApiRequest, Route } from '../../src/control/api.js';
 import { DnsQuorumError } from '../../src/lib/errors.js';
-import { createLogger } from '../../src/lib/logger.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 const TOKEN = 'test-token-5d1f0c';
 
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly [key: string]: unknown;
-}
-
-function memoryLogger(): { logger: ReturnType<typeof createLogger>; lines: LogLine[]; raw: string[] } {
-  const lines: LogLine[] = [];
-  const raw: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    destination: {
-      write(text: string) {
-        raw.push(text);
-        lines.push(JSON.parse(text) as LogLine);
-      },
-    },
-  });
-  return { logger, lines, raw };
-}
 
 /** Every request a route saw, so tests can check what a handler was given. */
 const seen: ApiRequest[] = [];

@@ -124,6 +124,7 @@ function report(overrides: Partial<DaemonStatusReport> = {}): DaemonStatusReport
     now: NOW,
     cluster: cluster(),
     endpoints: ENDPOINTS,
+    overrides: [],
     hold: null,
     records: [],
     providers: [
@@ -173,7 +174,7 @@ describe('Metrics', () => {
   it('keeps two instances apart (no global registry)', async () => {
     const a = new Metrics(() => undefined);
     const b = new Metrics(() => undefined);
-    a.sync.write({ ...zp, changes: 2 });
+    a.sync.write({ ...zp, changes: 2, records: [], decisions: [], error: null });
     expect(valueOf((await scrape(a)).exp, 'dnsquorum_sync_writes_total', zp)).toBe(1);
     expect(valueOf((await scrape(b)).exp, 'dnsquorum_sync_writes_total', zp)).toBeUndefined();
   });
@@ -185,8 +186,8 @@ describe('Metrics', () => {
     sync.pass({ ...zp, outcome: 'in-sync', durationMs: 20 });
     sync.pass({ ...zp, outcome: 'in-sync', durationMs: 30 });
     sync.pass({ zone: 'example.com.', provider: 'ns1', outcome: 'failed', durationMs: 5000 });
-    sync.write({ ...zp, changes: 3 });
-    sync.write({ ...zp, changes: 2 });
+    sync.write({ ...zp, changes: 3, records: [], decisions: [], error: null });
+    sync.write({ ...zp, changes: 2, records: [], decisions: [], error: null });
     sync.drift({ ...zp, records: 2, repaired: true });
     sync.drift({ ...zp, records: 1, repaired: false });
     sync.check({ ...zp, via: 'dns', differs: false });
@@ -235,7 +236,7 @@ describe('Metrics', () => {
   it('drops events with impossible numbers instead of throwing on the write path', async () => {
     const metrics = new Metrics(() => undefined);
     expect(() => {
-      metrics.sync.write({ ...zp, changes: -1 });
+      metrics.sync.write({ ...zp, changes: -1, records: [], decisions: [], error: null });
       metrics.sync.drift({ ...zp, records: Number.NaN, repaired: true });
       metrics.sync.visible({ ...zp, ms: -5 });
     }).not.toThrow();

@@ -222,7 +222,7 @@ describe('LocalStateStore', () => {
 // Crash tests against the compiled store, in real child processes.
 
 const distState = join(repoRoot, 'dist/providers/local/state.js');
-const sourcesOfDistState = ['src/providers/local/state.ts', 'src/domain/record.ts', 'src/lib/errors.ts'].map((p) => join(repoRoot, p));
+const sourcesOfDistState = ['src/providers/local/state.ts', 'src/domain/record.ts', 'src/lib/errors.ts', 'src/lib/atomic-file.ts'].map((p) => join(repoRoot, p));
 const execFileAsync = promisify(execFile);
 
 function distIsFresh(): boolean {

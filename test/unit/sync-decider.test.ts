@@ -44,7 +44,7 @@ function setup(): { decider: ZoneDecider; clock: ManualClock; setHealth: (v: str
   const clock = new ManualClock(1_000_000);
   const health = new Map<string, EndpointHealth>();
   const targets: string[] = [];
-  const decider = new ZoneDecider({ zones: [zone], clock, logger: silentLogger(), health: () => health, overrides: () => [], onNewTarget: (z) => targets.push(z) });
+  const decider = new ZoneDecider({ zones: [zone], clock, logger: silentLogger(), health: () => health, overrides: () => [], healthPaused: () => false, onNewTarget: (z) => targets.push(z) });
   const setHealth = (value: string, state: HealthState): void => {
     const id = endpointId(API, 'A', value);
     health.set(id, { endpointId: id, state, since: clock.now(), reason: 'test', insufficientVantage: false, regions: [] });

@@ -27,7 +27,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
   const region = stringOption(values, 'region');
   const config = await loadConfigFile(configPath(values), region === undefined ? process.env : { ...process.env, DNSQUORUM_REGION: region });
   const logger = io.logger ?? createLogger();
-  const daemon = buildDaemon(config, { logger, clock: skewedClock(process.env.DNSQUORUM_CLOCK_SKEW_MS) });
+  const daemon = await buildDaemon(config, { logger, clock: skewedClock(process.env.DNSQUORUM_CLOCK_SKEW_MS) });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

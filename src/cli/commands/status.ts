@@ -1,178 +1,31 @@
-import { access, readFile } from 'node:fs/promises';
-import { loadConfigFile } from '../../config/load.js';
-import type { HostPort, ResolvedConfig } from '../../config/types.js';
-import { API_TOKEN_NAME } from '../../config/schema.js';
+import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiClient, jsonLine, resolveApiTarget } from '../api-client.js';
 import { parseStatusReport } from '../../control/status.js';
 import type { DaemonStatusReport } from '../../control/status.js';
-import { DnsQuorumError, ERROR_CODES, UsageError, errorMessage } from '../../lib/errors.js';
-import type { ErrorCode } from '../../lib/errors.js';
+import type { OverrideView } from '../../control/override-wire.js';
+import { describeAction } from '../../domain/override.js';
 import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../cluster/status.js';
 import type { ProviderZoneStatus } from '../../sync/status.js';
-import { configPath, parseCommand, stringOption } from '../args.js';
+import { parseCommand } from '../args.js';
 import type { CommandSpec } from '../args.js';
+import { ago, formatDuration, isoSeconds, oneLine, table } from '../format.js';
 import type { CommandIo } from './io.js';
 
-/** The daemon answers from memory; anything slower means it is stuck or the address is wrong. */
-const FETCH_TIMEOUT_MS = 5_000;
+export { formatDuration } from '../format.js';
 
 export const statusSpec: CommandSpec = {
   name: 'status',
   summary:
-    "Shows the running daemon's state from its admin API: what each failover record serves and why, each\n" +
-    'provider per zone (in sync or lagging, last error, last write and how long it took to become visible, drift),\n' +
-    "the cluster (who writes, which peers are heard, refused peer messages) and each endpoint's health with every\n" +
-    "region's verdict and its age.\n" +
-    "API address: --api, else $DNSQUORUM_API_URL, else the config's api.listen. Token: $DNSQUORUM_API_TOKEN,\n" +
-    "else --token-file, else the config's api.token.\n" +
+    "Shows the running daemon's state from its admin API: what each failover record serves and why, the manual\n" +
+    'overrides in force, each provider per zone (in sync or lagging, last error, last write and how long it took to\n' +
+    'become visible, drift), the cluster (who writes, which peers are heard, refused peer messages) and each\n' +
+    "endpoint's health with every region's verdict and its age.\n" +
+    `${API_TARGET_HELP}\n` +
     'Exit 0: shown; 1: the API could not be reached or refused the request.',
   options: {
-    api: { type: 'string', valueName: 'URL', description: 'admin API base URL, e.g. http://127.0.0.1:8053' },
-    'token-file': { type: 'string', valueName: 'FILE', description: 'file holding the admin API token' },
+    ...API_CLIENT_OPTIONS,
     json: { type: 'boolean', description: 'print the report as the API gave it (JSON)' },
   },
 };
-
-function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The address a client uses for api.listen: a wildcard listen address is reached on loopback. */
-function apiUrlFromListen(listen: HostPort): string {
-  const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`;
-}
-
-function statusUrl(base: string, from: string): URL {
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new UsageError(`status: ${from} ${JSON.stringify(base)} is not a URL (expected e.g. http://127.0.0.1:8053)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`status: ${from} ${base}: only http: and https: URLs are supported`);
-  // Relative resolution keeps a path prefix (a reverse proxy mounting the API under /dnsquorum/).
-  return new URL('v1/status', url.href.endsWith('/') ? url.href : `${url.href}/`);
-}
-
-interface Target {
-  readonly url: URL;
-  readonly token: string | undefined;
-  /** Where the token came from, for error messages. */
-  readonly tokenFrom: string;
-}
-
-async function resolveTarget(values: Readonly<Record<string, string | boolean | undefined>>): Promise<Target> {
-  const apiFlag = stringOption(values, 'api');
-  const apiEnv = process.env.DNSQUORUM_API_URL;
-  const tokenEnv = process.env.DNSQUORUM_API_TOKEN;
-  const tokenFile = stringOption(values, 'token-file');
-  const path = configPath(values);
-
-  const needConfigForUrl = apiFlag === undefined && (apiEnv === undefined || apiEnv === '');
-  const needConfigForToken = (tokenEnv === undefined || tokenEnv === '') && tokenFile === undefined;
-  let config: ResolvedConfig | undefined;
-  if (needConfigForUrl) {
-    if (!(await exists(path))) {
-      throw new UsageError(`status: no admin API address: pass --api URL, set DNSQUORUM_API_URL, or point --config at the daemon's config (${path}: no such file)`);
-    }
-    config = await loadConfigFile(path);
-  } else if (needConfigForToken && (await exists(path))) {
-    config = await loadConfigFile(path);
-  }
-
-  const url =
-    apiFlag !== undefined ? statusUrl(apiFlag, '--api') : apiEnv !== undefined && apiEnv !== '' ? statusUrl(apiEnv, 'DNSQUORUM_API_URL') : statusUrl(apiUrlFromListen(requireConfig(config).api.listen), 'api.listen');
-
-  if (tokenEnv !== undefined && tokenEnv !== '') return { url, token: tokenEnv, tokenFrom: 'DNSQUORUM_API_TOKEN' };
-  if (tokenFile !== undefined) return { url, token: await readTokenFile(tokenFile), tokenFrom: `--token-file ${tokenFile}` };
-  const configToken = config?.api.tokens.get(API_TOKEN_NAME);
-  if (config !== undefined && configToken !== undefined) return { url, token: configToken, tokenFrom: `api.token in ${config.source}` };
-  return { url, token: undefined, tokenFrom: 'nowhere (set DNSQUORUM_API_TOKEN or pass --token-file)' };
-}
-
-function requireConfig(config: ResolvedConfig | undefined): ResolvedConfig {
-  if (config === undefined) throw new DnsQuorumError('DQ_INTERNAL', 'status: the config was needed for the API address but not loaded');
-  return config;
-}
-
-async function readTokenFile(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-    throw new UsageError(`status: cannot read --token-file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err)}`);
-  }
-  const token = text.trim();
-  if (token === '') throw new UsageError(`status: --token-file ${file} is empty`);
-  return token;
-}
-
-/** Why a fetch failed, in words: undici hides the socket error in `cause`. */
-function fetchFailure(err: unknown): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${FETCH_TIMEOUT_MS / 1000} s`;
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
-    const words: Record<string, string> = {
-      ECONNREFUSED: 'connection refused (is the daemon running, and is api.listen this address?)',
-      ECONNRESET: 'the connection was reset',
-      ENOTFOUND: 'no such host',
-      EHOSTUNREACH: 'host unreachable',
-      ETIMEDOUT: 'the connection timed out',
-    };
-    return words[cause.code] ?? `${cause.code}: ${errorMessage(cause)}`;
-  }
-  return errorMessage(cause ?? err);
-}
-
-/** The API's `{ error: { code, message } }`, when the answer has that shape. */
-function apiError(text: string): { code: string; message: string } | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || !('error' in parsed)) return undefined;
-    const { error } = parsed;
-    if (typeof error !== 'object' || error === null || !('code' in error) || !('message' in error)) return undefined;
-    return typeof error.code === 'string' && typeof error.message === 'string' ? { code: error.code, message: error.message } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function fetchStatus(target: Target): Promise<{ text: string; json: unknown }> {
-  const where = target.url.href;
-  let response: Response;
-  let text: string;
-  try {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (target.token !== undefined) headers.authorization = `Bearer ${target.token}`;
-    response = await fetch(target.url, { headers, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
-    text = await response.text();
-  } catch (err) {
-    throw new DnsQuorumError('DQ_API_UNREACHABLE', `cannot reach the admin API at ${where}: ${fetchFailure(err)}`, { cause: err });
-  }
-  if (!response.ok) {
-    const error = apiError(text);
-    if (error === undefined) {
-      throw new DnsQuorumError('DQ_API_BAD_ANSWER', `the admin API at ${where} answered HTTP ${response.status} without an error body (is this the dnsquorum admin API?)`);
-    }
-    const hint = response.status === 401 ? ` (token from ${target.tokenFrom})` : '';
-    throw new DnsQuorumError(isErrorCode(error.code) ? error.code : 'DQ_API_BAD_ANSWER', `${error.message}${hint}`);
-  }
-  try {
-    return { text, json: JSON.parse(text) as unknown };
-  } catch (err) {
-    throw new DnsQuorumError('DQ_API_BAD_ANSWER', `the admin API at ${where} answered with invalid JSON: ${errorMessage(err)}`);
-  }
-}
 
 export async function statusCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommand(statusSpec, argv);
@@ -180,42 +33,18 @@ export async function statusCommand(argv: readonly string[], io: CommandIo): Pro
     io.out(io.help(statusSpec));
     return 0;
   }
-  const target = await resolveTarget(values);
-  const { text, json } = await fetchStatus(target);
+  const client = new ApiClient(await resolveApiTarget('status', values));
+  const { text, json } = await client.get('v1/status');
   const report = parseStatusReport(json);
-  io.out(values.json === true ? (text.endsWith('\n') ? text : `${text}\n`) : formatStatusReport(report));
+  io.out(values.json === true ? jsonLine(text) : formatStatusReport(report));
   return 0;
 }
 
 // ---- the report for people ----
 
-/** "0s", "850ms", "12.3s", "4m 10s", "2h 3m", "3d 4h" */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(Math.round(ms / 100) / 10).toString()}s`;
-  const s = Math.floor(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
-}
 
-function ago(at: number, now: number): string {
-  const d = now - at;
-  return d >= 0 ? `${formatDuration(d)} ago` : `in ${formatDuration(-d)}`;
-}
 
-function isoSeconds(at: number): string {
-  return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
-/** Columns padded to the widest cell; the last column is not padded, so no line ends in spaces. */
-function table(header: readonly string[], rows: readonly (readonly string[])[], indent = ''): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    indent + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
-}
 
 function stateCell(z: ProviderZoneStatus, now: number): string {
   const parts: string[] = [z.state];
@@ -301,7 +130,23 @@ function endpointLines(endpoints: readonly EndpointStatus[], now: number): strin
   return table(['ENDPOINT', 'STATE', 'SINCE', 'REASON', 'REGIONS (verdict, age)'], rows, '  ');
 }
 
-/** The status for people: the hold, the cluster, the endpoints, the failover records, then every provider per zone. */
+function expiresCell(o: OverrideView, now: number): string {
+  if (o.state !== 'active') return o.state;
+  return o.expiresAt > now ? `in ${formatDuration(o.expiresAt - now)}` : 'now';
+}
+
+function overrideLines(overrides: readonly OverrideView[], now: number): string[] {
+  if (overrides.length === 0) return ['  (none)'];
+  const rows = [...overrides]
+    .sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type) || a.createdAt - b.createdAt)
+    .map((o) => [o.id, `${o.name} ${o.type}`, describeAction(o.action), o.actor, oneLine(o.reason), expiresCell(o, now), o.forced ? 'yes' : 'no']);
+  return table(['ID', 'RECORD', 'ACTION', 'BY', 'REASON', 'EXPIRES', 'FORCED'], rows, '  ');
+}
+
+/**
+ * The status for people: the hold, the cluster, the endpoints, the failover records, the manual
+ * overrides, then every provider per zone.
+ */
 export function formatStatusReport(report: DaemonStatusReport): string {
   const { now } = report;
   const lines: string[] = [
@@ -327,6 +172,8 @@ export function formatStatusReport(report: DaemonStatusReport): string {
     ]);
     lines.push(...table(['ZONE', 'RECORD', 'TYPE', 'POOL', 'VALUES', 'CAUSE', 'SINCE', 'REASON'], rows, '  '));
   }
+
+  lines.push('', 'Overrides', ...overrideLines(report.overrides, now));
 
   lines.push('', 'Providers');
   const zones = [...new Set(report.providers.flatMap((p) => p.zones.map((z) => z.zone)))].sort();

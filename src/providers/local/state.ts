@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { link, mkdir, open, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { RECORD_TYPES, compareRecordSets } from '../../domain/record.js';
 import type { RecordSet } from '../../domain/record.js';
+import { atomicTempPrefix, hasErrorCode, writeFileAtomic } from '../../lib/atomic-file.js';
 import { ProviderError, StateCorruptError, errorMessage } from '../../lib/errors.js';
+
+export { hasErrorCode } from '../../lib/atomic-file.js';
 
 /**
  * The local provider's state: one JSON file per provider holding every zone it serves. The file is
@@ -83,11 +85,6 @@ export function serializeState(state: LocalState): string {
   return `${JSON.stringify({ version: STATE_FORMAT_VERSION, zones }, null, 2)}\n`;
 }
 
-/** True when `err` is a Node system error with one of `codes` (ENOENT, EEXIST, ...). */
-export function hasErrorCode(err: unknown, ...codes: string[]): boolean {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' && codes.includes(err.code);
-}
-
 /** Reads a state file. A missing file is an empty state; a file that does not parse is a StateCorruptError. */
 export async function readStateFile(path: string): Promise<LocalState> {
   let text: string;
@@ -100,44 +97,12 @@ export async function readStateFile(path: string): Promise<LocalState> {
   return parseState(path, text);
 }
 
-function tempPrefix(path: string): string {
-  return `.${basename(path)}.tmp-`;
-}
-
-/** Makes a rename in `dir` durable. Some file systems cannot fsync a directory; they get no stronger promise. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (err) {
-    if (!hasErrorCode(err, 'EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP')) throw err;
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
- * Replaces the file at `path` with `state`: temp file in the same directory (so rename is atomic),
- * fsync, rename over the target, fsync the directory. Callers hold the state lock.
+ * Replaces the file at `path` with `state` (see writeFileAtomic: temp file, fsync, rename, fsync
+ * the directory). Callers hold the state lock.
  */
 export async function writeStateFileAtomic(path: string, state: LocalState): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const temp = join(dir, `${tempPrefix(path)}${process.pid}-${randomBytes(6).toString('hex')}`);
-  const handle = await open(temp, 'wx', 0o644);
-  try {
-    try {
-      await handle.writeFile(serializeState(state), 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  await syncDirectory(dir);
+  await writeFileAtomic(path, serializeState(state), 0o644);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,7 +203,7 @@ async function breakStaleLock(lockPath: string, staleText: string): Promise<void
 /** Removes temporary files that writers killed mid-write left behind. Called while holding the lock. */
 async function sweepLeftovers(path: string): Promise<void> {
   const dir = dirname(path);
-  const prefix = tempPrefix(path);
+  const prefix = atomicTempPrefix(path);
   const lockBase = `${basename(path)}.lock.`;
   let entries: string[];
   try {

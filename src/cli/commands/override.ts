@@ -1,0 +1,544 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { formatDuration as formatWritten, parseDuration } from '../../config/duration.js';
+import type { CreateOverrideRequest, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, OverrideView, ProviderEffect, ReleaseRequest, ServerEffect } from '../../control/override-wire.js';
+import { describeAction } from '../../domain/override.js';
+import { FAILOVER_TYPES } from '../../domain/record.js';
+import { DnsQuorumError, UsageError } from '../../lib/errors.js';
+import { createdOverrideAnswerSchema, overrideAnswerSchema, releasedAnswerSchema } from '../api-answers.js';
+import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiCallError, ApiClient, jsonLine, parseAnswer, resolveApiTarget } from '../api-client.js';
+import { parseCommand, stringOption } from '../args.js';
+import type { CommandSpec, OptionSpec, ParsedCommand } from '../args.js';
+import { formatDuration, isoSeconds, oneLine } from '../format.js';
+import type { CommandIo } from './io.js';
+
+/**
+ * The on-call commands: failover and drain make an override through the admin API and wait until
+ * every provider's name servers serve it; release and undrain end overrides.
+ */
+
+/** How often the wait asks the API whether every provider holds the override. */
+export const POLL_INTERVAL_MS = 500;
+/** How long failover and drain wait by default (--wait). */
+export const DEFAULT_WAIT_MS = 120_000;
+/** The effect answer asks every provider's name servers over DNS, so it may take longer than a status answer. */
+const EFFECT_TIMEOUT_MS = 15_000;
+/** The API refuses longer reasons; saying so before sending names the flag. */
+const MAX_REASON_LENGTH = 500;
+/** The API refuses longer X-DnsQuorum-Actor values. */
+const MAX_ACTOR_LENGTH = 200;
+/** 128 + SIGINT, what shells report for a command stopped by Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
+
+const OVERRIDE_ID = /^o-[0-9a-f]{12}$/;
+
+const actorOption: OptionSpec = { type: 'string', valueName: 'NAME', description: 'who acts, for status and the audit log (default: the name of the token)' };
+const typeOption: OptionSpec = { type: 'string', valueName: 'TYPE', description: 'record type (A, AAAA, CNAME); needed only when the name has several' };
+
+const CREATE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  reason: { type: 'string', valueName: 'TEXT', description: 'why (required; shown in status and kept in the audit log)' },
+  for: { type: 'string', valueName: 'DURATION', description: "how long it lasts, e.g. 30m, 2h (default: the daemon's overrides.defaultDuration)" },
+  force: { type: 'boolean', description: 'make it even when the safety check refuses it' },
+  type: typeOption,
+  actor: actorOption,
+  wait: { type: 'string', valueName: 'DURATION', description: `how long to wait for every provider to serve it (default ${formatWritten(DEFAULT_WAIT_MS)})` },
+  'no-wait': { type: 'boolean', description: 'do not wait: exit once the daemon has accepted it' },
+  ...API_CLIENT_OPTIONS,
+};
+
+const RELEASE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  reason: { type: 'string', valueName: 'TEXT', description: 'why it ends (kept in the audit log)' },
+  type: typeOption,
+  actor: actorOption,
+  ...API_CLIENT_OPTIONS,
+};
+
+const WAIT_HELP =
+  "Then waits until every provider's name servers answer as the override requires (asked over DNS by the daemon),\n" +
+  'printing what is still pending on stderr. Ctrl-C stops the waiting; the override stays in force (exit 130).';
+
+export const failoverSpec: CommandSpec = {
+  name: 'failover',
+  usage: 'RECORD --to POOL --reason TEXT',
+  summary:
+    'Forces a failover record to serve pool POOL, whatever health says, until it expires (--for) or is released.\n' +
+    'Refused when health says the pool is down or it would leave nothing in service, unless --force.\n' +
+    `${WAIT_HELP}\n${API_TARGET_HELP}\n` +
+    'Exit 0: every provider serves it; 1: refused, an error, or a provider still pending when the wait ends\n' +
+    '(DQ_OVERRIDE_PENDING: the override stays in force).',
+  options: { to: { type: 'string', valueName: 'POOL', description: 'the pool to serve (required)' }, ...CREATE_OPTIONS },
+  positionals: 1,
+};
+
+export const drainSpec: CommandSpec = {
+  name: 'drain',
+  usage: 'RECORD VALUE --reason TEXT',
+  summary:
+    'Takes one value (endpoint) of a failover record out of service, whatever health says, until it expires (--for)\n' +
+    'or is undrained. Refused when it would leave nothing in service, unless --force.\n' +
+    `${WAIT_HELP}\n${API_TARGET_HELP}\n` +
+    'Exit 0: every provider serves the record without VALUE; 1: refused, an error, or a provider still pending when\n' +
+    'the wait ends (DQ_OVERRIDE_PENDING: the drain stays in force).',
+  options: CREATE_OPTIONS,
+  positionals: 2,
+};
+
+export const undrainSpec: CommandSpec = {
+  name: 'undrain',
+  usage: 'RECORD VALUE',
+  summary: `Ends the drain of VALUE in a failover record: health decides about it again.\n${API_TARGET_HELP}\nExit 0: ended (or nothing was drained); 1: unknown record or value, or an error.`,
+  options: RELEASE_OPTIONS,
+  positionals: 2,
+};
+
+export const releaseSpec: CommandSpec = {
+  name: 'release',
+  usage: 'RECORD|OVERRIDE_ID',
+  summary:
+    'Ends an override: by id (o- and 12 hex digits, as failover and status print it), or every override of a record.\n' +
+    `Health decides again, with its rise and hold-down rules.\n${API_TARGET_HELP}\n` +
+    'Exit 0: released (or nothing was in force for the record); 1: unknown override or record, or an error.',
+  options: RELEASE_OPTIONS,
+  positionals: 1,
+};
+
+// ---- arguments ----
+
+export type Parsed<T> = { readonly help: true } | { readonly help: false; readonly invocation: T };
+
+export interface CreateInvocation {
+  readonly command: 'failover' | 'drain';
+  readonly request: CreateOverrideRequest;
+  /** Sent as X-DnsQuorum-Actor. */
+  readonly actor: string | undefined;
+  /** How long to wait for every provider to serve it; null with --no-wait. */
+  readonly waitMs: number | null;
+  readonly json: boolean;
+  readonly values: ParsedCommand['values'];
+}
+
+export type ReleaseTarget =
+  | { readonly kind: 'id'; readonly id: string }
+  | { readonly kind: 'record'; readonly record: string; readonly type: string | undefined; readonly value: string | undefined };
+
+export interface ReleaseInvocation {
+  readonly command: 'release' | 'undrain';
+  readonly target: ReleaseTarget;
+  readonly reason: string | undefined;
+  readonly actor: string | undefined;
+  readonly json: boolean;
+  readonly values: ParsedCommand['values'];
+}
+
+function positional(spec: CommandSpec, positionals: readonly string[], index: number, name: string): string {
+  const value = positionals[index];
+  if (value === undefined) throw new UsageError(`${spec.name}: ${name} is missing (usage: dnsquorum ${spec.name} ${spec.usage ?? ''})`);
+  return value;
+}
+
+function recordName(command: string, value: string): string {
+  if (value === '' || value.length > 254 || /[\s/\\\p{Cc}]/u.test(value)) {
+    throw new UsageError(`${command}: RECORD ${JSON.stringify(value)} is not a DNS name (e.g. api.example.com)`);
+  }
+  return value;
+}
+
+function recordValue(command: string, value: string): string {
+  if (value === '' || /[\s\p{Cc}]/u.test(value)) throw new UsageError(`${command}: VALUE ${JSON.stringify(value)} is not a record value (e.g. 192.0.2.10)`);
+  return value;
+}
+
+function reasonOption(command: string, values: ParsedCommand['values'], required: boolean): string | undefined {
+  const reason = stringOption(values, 'reason');
+  if (reason === undefined) {
+    if (required) throw new UsageError(`${command}: --reason TEXT is required: say why (it is shown in status and kept in the audit log)`);
+    return undefined;
+  }
+  if (reason.trim() === '') throw new UsageError(`${command}: --reason must not be blank`);
+  if (reason.length > MAX_REASON_LENGTH) throw new UsageError(`${command}: --reason is ${reason.length} characters long; at most ${MAX_REASON_LENGTH}`);
+  return reason;
+}
+
+/** A positive duration flag in ms, undefined when absent. */
+function durationOption(command: string, values: ParsedCommand['values'], flag: string): { written: string; ms: number } | undefined {
+  const written = stringOption(values, flag);
+  if (written === undefined) return undefined;
+  const parsed = parseDuration(written);
+  if (!parsed.ok) throw new UsageError(`${command}: --${flag} ${JSON.stringify(written)}: ${parsed.reason}`);
+  if (parsed.ms <= 0) throw new UsageError(`${command}: --${flag} ${JSON.stringify(written)}: must be longer than 0s`);
+  return { written: written.trim(), ms: parsed.ms };
+}
+
+function typeValue(command: string, values: ParsedCommand['values']): string | undefined {
+  const type = stringOption(values, 'type');
+  if (type === undefined) return undefined;
+  const upper = type.toUpperCase();
+  if (!FAILOVER_TYPES.includes(upper as (typeof FAILOVER_TYPES)[number])) {
+    throw new UsageError(`${command}: --type ${JSON.stringify(type)}: failover records are of type ${FAILOVER_TYPES.join(', ')}`);
+  }
+  return upper;
+}
+
+function actorValue(command: string, values: ParsedCommand['values']): string | undefined {
+  const actor = stringOption(values, 'actor');
+  if (actor === undefined) return undefined;
+  if (actor.trim() === '') throw new UsageError(`${command}: --actor must not be blank`);
+  if (actor.length > MAX_ACTOR_LENGTH || /\p{Cc}/u.test(actor)) {
+    throw new UsageError(`${command}: --actor must be at most ${MAX_ACTOR_LENGTH} printable characters`);
+  }
+  return actor;
+}
+
+function waitValue(command: string, values: ParsedCommand['values']): number | null {
+  const wait = durationOption(command, values, 'wait');
+  if (values['no-wait'] === true) {
+    if (wait !== undefined) throw new UsageError(`${command}: --wait and --no-wait contradict each other; pass one of them`);
+    return null;
+  }
+  return wait?.ms ?? DEFAULT_WAIT_MS;
+}
+
+function createInvocation(command: CreateInvocation['command'], values: ParsedCommand['values'], record: string, action: CreateOverrideRequest['action']): CreateInvocation {
+  const reason = reasonOption(command, values, true) ?? '';
+  const duration = durationOption(command, values, 'for');
+  const type = typeValue(command, values);
+  const request: CreateOverrideRequest = {
+    record,
+    action,
+    reason,
+    ...(type === undefined ? {} : { type }),
+    ...(duration === undefined ? {} : { for: duration.written }),
+    ...(values.force === true ? { force: true } : {}),
+  };
+  return { command, request, actor: actorValue(command, values), waitMs: waitValue(command, values), json: values.json === true, values };
+}
+
+/** Checks `failover` arguments; every usage error is raised here, before any request. */
+export function parseFailoverArgs(argv: readonly string[]): Parsed<CreateInvocation> {
+  const parsed = parseCommand(failoverSpec, argv);
+  if (parsed.values.help === true) return { help: true };
+  const record = recordName('failover', positional(failoverSpec, parsed.positionals, 0, 'RECORD'));
+  const pool = stringOption(parsed.values, 'to');
+  if (pool === undefined) throw new UsageError('failover: --to POOL is required: the pool the record should serve');
+  if (pool.trim() === '' || /[\s\p{Cc}]/u.test(pool)) throw new UsageError(`failover: --to ${JSON.stringify(pool)} is not a pool name`);
+  return { help: false, invocation: createInvocation('failover', parsed.values, record, { kind: 'force-pool', pool }) };
+}
+
+/** Checks `drain` arguments; every usage error is raised here, before any request. */
+export function parseDrainArgs(argv: readonly string[]): Parsed<CreateInvocation> {
+  const parsed = parseCommand(drainSpec, argv);
+  if (parsed.values.help === true) return { help: true };
+  const record = recordName('drain', positional(drainSpec, parsed.positionals, 0, 'RECORD'));
+  const value = recordValue('drain', positional(drainSpec, parsed.positionals, 1, 'VALUE'));
+  return { help: false, invocation: createInvocation('drain', parsed.values, record, { kind: 'drain', value }) };
+}
+
+/** Checks `undrain` arguments. */
+export function parseUndrainArgs(argv: readonly string[]): Parsed<ReleaseInvocation> {
+  const parsed = parseCommand(undrainSpec, argv);
+  const { values } = parsed;
+  if (values.help === true) return { help: true };
+  const record = recordName('undrain', positional(undrainSpec, parsed.positionals, 0, 'RECORD'));
+  const value = recordValue('undrain', positional(undrainSpec, parsed.positionals, 1, 'VALUE'));
+  return {
+    help: false,
+    invocation: {
+      command: 'undrain',
+      target: { kind: 'record', record, type: typeValue('undrain', values), value },
+      reason: reasonOption('undrain', values, false),
+      actor: actorValue('undrain', values),
+      json: values.json === true,
+      values,
+    },
+  };
+}
+
+/** Checks `release` arguments: an override id (o- and 12 hex digits) or a record name. */
+export function parseReleaseArgs(argv: readonly string[]): Parsed<ReleaseInvocation> {
+  const parsed = parseCommand(releaseSpec, argv);
+  const { values } = parsed;
+  if (values.help === true) return { help: true };
+  const which = positional(releaseSpec, parsed.positionals, 0, 'RECORD or OVERRIDE_ID');
+  const type = typeValue('release', values);
+  let target: ReleaseTarget;
+  if (OVERRIDE_ID.test(which)) {
+    if (type !== undefined) throw new UsageError(`release: --type applies to a record name, not to an override id (${which})`);
+    target = { kind: 'id', id: which };
+  } else {
+    target = { kind: 'record', record: recordName('release', which), type, value: undefined };
+  }
+  return { help: false, invocation: { command: 'release', target, reason: reasonOption('release', values, false), actor: actorValue('release', values), json: values.json === true, values } };
+}
+
+// ---- what the effect looks like, in words ----
+
+function serverText(s: ServerEffect): string {
+  if (s.served === null) return `${s.host} no answer${s.message === null ? '' : ` (${oneLine(s.message)})`}`;
+  return `${s.host} serves ${s.served.length === 0 ? 'nothing' : s.served.join(', ')}`;
+}
+
+/** "holds (4 servers)" or "pending: 2 of 4 servers (dns1.example.net. serves 192.0.2.10, 192.0.2.11; dns2.example.net. no answer)" */
+function providerText(p: ProviderEffect): string {
+  if (p.error !== null) return `pending: its name servers are unknown (${oneLine(p.error)})`;
+  const n = p.servers.length;
+  if (p.holds) return `holds (${n} server${n === 1 ? '' : 's'})`;
+  const pending = p.servers.filter((s) => !s.holds);
+  return `pending: ${pending.length} of ${n} server${n === 1 ? '' : 's'} (${pending.map(serverText).join('; ')})`;
+}
+
+/** "ns1 (2 of 4 servers: ...); r53 (...)": the providers that do not hold it yet. */
+function pendingText(effect: OverrideEffect): string {
+  const pending = effect.providers.filter((p) => !p.holds);
+  if (pending.length === 0) return 'no provider named yet';
+  return pending.map((p) => `${p.provider} ${providerText(p)}`).join('; ');
+}
+
+function overrideTitle(o: OverrideView): string {
+  return `${describeAction(o.action)} for ${o.name} ${o.type}`;
+}
+
+/** The override, for people: what, who, why, until when. */
+function overrideLines(o: OverrideView, now: number): string[] {
+  const left = o.expiresAt - now;
+  const lines = [
+    `override ${o.id}: ${overrideTitle(o)}`,
+    `  by ${o.actor} (token ${o.token}, at ${o.origin}), reason: ${oneLine(o.reason)}`,
+    `  expires ${isoSeconds(o.expiresAt)}${left > 0 ? ` (in ${formatDuration(left)})` : ''}`,
+  ];
+  if (o.forced) lines.push('  made with --force: the safety check was overridden');
+  return lines;
+}
+
+function effectLines(effect: OverrideEffect): string[] {
+  const width = Math.max(0, ...effect.providers.map((p) => p.provider.length));
+  return effect.providers.map((p) => `  ${p.provider.padEnd(width)}  ${providerText(p)}`);
+}
+
+// ---- failover and drain ----
+
+type WaitOutcome =
+  | { readonly kind: 'holds'; readonly latest: OverrideAnswer }
+  | { readonly kind: 'ended'; readonly latest: OverrideAnswer }
+  | { readonly kind: 'pending'; readonly latest: OverrideAnswer | undefined; readonly lastError: string | undefined }
+  | { readonly kind: 'interrupted'; readonly latest: OverrideAnswer | undefined };
+
+/** No answer, or the daemon failing inside: worth asking again while the wait lasts. */
+function worthRetrying(err: unknown): err is ApiCallError {
+  return err instanceof ApiCallError && (err.httpStatus === null || err.httpStatus >= 500);
+}
+
+/**
+ * Asks for the override's effect every POLL_INTERVAL_MS until every provider holds it, it ends,
+ * `waitMs` passes (one last answer is still taken then), or `interrupt` aborts.
+ */
+async function waitForEffect(
+  client: ApiClient,
+  id: string,
+  waitMs: number,
+  interrupt: AbortSignal,
+  progress: (line: string) => void,
+): Promise<WaitOutcome> {
+  const deadline = AbortSignal.timeout(waitMs);
+  const sleepSignal = AbortSignal.any([deadline, interrupt]);
+  let latest: OverrideAnswer | undefined;
+  let lastError: string | undefined;
+  let lastLine: string | undefined;
+  for (;;) {
+    let line: string;
+    try {
+      const answer = await client.get(`v1/overrides/${encodeURIComponent(id)}`, { signal: interrupt, timeoutMs: EFFECT_TIMEOUT_MS });
+      latest = parseAnswer(overrideAnswerSchema, answer.json, 'override');
+      lastError = undefined;
+      if (latest.effect === null) return { kind: 'ended', latest };
+      if (latest.effect.holds) return { kind: 'holds', latest };
+      line = `waiting: ${pendingText(latest.effect)}`;
+    } catch (err) {
+      if (interrupt.aborted) return { kind: 'interrupted', latest };
+      if (!worthRetrying(err)) throw err;
+      lastError = `${err.code}: ${err.message}`;
+      line = `waiting: the admin API did not answer (${lastError}); asking again`;
+    }
+    if (line !== lastLine) progress(line);
+    lastLine = line;
+    if (deadline.aborted) return { kind: 'pending', latest, lastError };
+    try {
+      await delay(POLL_INTERVAL_MS, undefined, { signal: sleepSignal });
+    } catch {
+      if (interrupt.aborted) return { kind: 'interrupted', latest };
+      // The deadline passed while sleeping: one last answer decides.
+    }
+  }
+}
+
+/** An API error answer, as --json prints it. */
+function jsonError(err: unknown): string | undefined {
+  if (!(err instanceof ApiCallError) || err.httpStatus === null) return undefined;
+  return `${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`;
+}
+
+async function createOverride(client: ApiClient, invocation: CreateInvocation, io: CommandIo): Promise<CreatedOverrideAnswer> {
+  try {
+    const answer = await client.post('v1/overrides', invocation.request);
+    return parseAnswer(createdOverrideAnswerSchema, answer.json, 'override');
+  } catch (err) {
+    if (invocation.json) {
+      const body = jsonError(err);
+      if (body !== undefined) io.out(body);
+    }
+    if (err instanceof ApiCallError && err.code === 'DQ_OVERRIDE_REFUSED') {
+      throw new DnsQuorumError('DQ_OVERRIDE_REFUSED', `${err.message}\nre-run with --force to make it anyway`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Runs until Ctrl-C, then aborts the signal once; the handler is removed by `dispose`. */
+function interruptOnSigint(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+async function runCreate(invocation: CreateInvocation, io: CommandIo): Promise<number> {
+  const { command } = invocation;
+  const client = new ApiClient(await resolveApiTarget(command, invocation.values), invocation.actor === undefined ? {} : { actor: invocation.actor });
+  const created = await createOverride(client, invocation, io);
+  const o = created.override;
+  const notes = [...(created.replaced === null ? [] : [`  replaced ${created.replaced}`]), ...created.warnings.map((w) => `  warning: ${oneLine(w)}`)];
+
+  if (invocation.waitMs === null) {
+    if (invocation.json) io.out(`${JSON.stringify({ created, latest: null, outcome: 'not-waited' })}\n`);
+    else io.out([...overrideLines(o, o.createdAt), ...notes, 'not waiting for the providers (--no-wait): follow it with dnsquorum status', ''].join('\n'));
+    return 0;
+  }
+
+  io.err(`override ${o.id} made: ${overrideTitle(o)}; waiting up to ${formatWritten(invocation.waitMs)} for every provider to serve it (Ctrl-C stops waiting; the override stays)\n`);
+  const interrupt = interruptOnSigint();
+  let outcome: WaitOutcome;
+  try {
+    outcome = await waitForEffect(client, o.id, invocation.waitMs, interrupt.signal, (line) => { io.err(`${line}\n`); });
+  } finally {
+    interrupt.dispose();
+  }
+
+  const latest = outcome.latest;
+  if (invocation.json) io.out(`${JSON.stringify({ created, latest: latest ?? null, outcome: outcome.kind })}\n`);
+  const shown = latest?.override ?? o;
+  const now = latest?.effect?.checkedAt ?? o.createdAt;
+  const head = [...overrideLines(shown, now), ...notes];
+
+  switch (outcome.kind) {
+    case 'holds': {
+      const effect = outcome.latest.effect;
+      if (!invocation.json && effect !== null) io.out([...head, `every provider serves it (${effect.expectation}):`, ...effectLines(effect), ''].join('\n'));
+      return 0;
+    }
+    case 'pending': {
+      const effect = outcome.latest?.effect ?? null;
+      if (!invocation.json) io.out([...head, ...(effect === null ? [] : [`not every provider serves it yet (${effect.expectation}):`, ...effectLines(effect)]), ''].join('\n'));
+      const what = effect !== null ? pendingText(effect) : `could not be checked: ${outcome.lastError ?? 'the admin API gave no answer'}`;
+      throw new DnsQuorumError(
+        'DQ_OVERRIDE_PENDING',
+        `override ${o.id} is in force, but after ${formatWritten(invocation.waitMs)} not every provider serves it: ${what}. ` +
+          `It stays in force: follow it with "dnsquorum status", or end it with "dnsquorum release ${o.id}"`,
+      );
+    }
+    case 'ended': {
+      const view = outcome.latest.override;
+      const by = view.released === null ? '' : ` by ${view.released.actor} (${oneLine(view.released.reason)})`;
+      io.err(`dnsquorum ${command}: override ${o.id} is no longer in force (${view.state}${by}) and was not waited for further\n`);
+      return 1;
+    }
+    case 'interrupted':
+      io.err(
+        `\ninterrupted: only the waiting stopped. Override ${o.id} stays in force until ${isoSeconds(shown.expiresAt)}; ` +
+          `follow it with "dnsquorum status", or end it with "dnsquorum release ${o.id}"\n`,
+      );
+      return EXIT_INTERRUPTED;
+  }
+}
+
+export async function failoverCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const parsed = parseFailoverArgs(argv);
+  if (parsed.help) {
+    io.out(io.help(failoverSpec));
+    return 0;
+  }
+  return runCreate(parsed.invocation, io);
+}
+
+export async function drainCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const parsed = parseDrainArgs(argv);
+  if (parsed.help) {
+    io.out(io.help(drainSpec));
+    return 0;
+  }
+  return runCreate(parsed.invocation, io);
+}
+
+// ---- release and undrain ----
+
+function afterRelease(o: OverrideView): string {
+  return o.action.kind === 'force-pool'
+    ? `  health decides ${o.name} ${o.type} again (rise and hold-down apply)`
+    : `  ${o.action.value} of ${o.name} ${o.type} is back under health checks`;
+}
+
+async function runRelease(invocation: ReleaseInvocation, io: CommandIo): Promise<number> {
+  const { command, target } = invocation;
+  const client = new ApiClient(await resolveApiTarget(command, invocation.values), invocation.actor === undefined ? {} : { actor: invocation.actor });
+  const body: ReleaseRequest | undefined = invocation.reason === undefined ? undefined : { reason: invocation.reason };
+  const options = body === undefined ? {} : { body };
+  let answer;
+  try {
+    answer =
+      target.kind === 'id'
+        ? await client.delete(`v1/overrides/${encodeURIComponent(target.id)}`, options)
+        : await client.delete(`v1/records/${encodeURIComponent(target.record)}/overrides`, {
+            ...options,
+            query: { ...(target.type === undefined ? {} : { type: target.type }), ...(target.value === undefined ? {} : { value: target.value }) },
+          });
+  } catch (err) {
+    const errorBody = invocation.json ? jsonError(err) : undefined;
+    if (errorBody !== undefined) io.out(errorBody);
+    throw err;
+  }
+  const { released } = parseAnswer(releasedAnswerSchema, answer.json, 'release');
+  if (invocation.json) {
+    io.out(jsonLine(answer.text));
+    return 0;
+  }
+  if (released.length === 0) {
+    const what =
+      target.kind === 'id'
+        ? `override ${target.id} was not in force`
+        : target.value === undefined
+          ? `no override of ${target.record} was in force`
+          : `${target.value} of ${target.record} was not drained`;
+    io.out(`nothing to release: ${what}\n`);
+    return 0;
+  }
+  const lines = released.flatMap((o) => [`released ${o.id}: ${overrideTitle(o)} (made by ${o.actor}: ${oneLine(o.reason)})`, afterRelease(o)]);
+  io.out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export async function releaseCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const parsed = parseReleaseArgs(argv);
+  if (parsed.help) {
+    io.out(io.help(releaseSpec));
+    return 0;
+  }
+  return runRelease(parsed.invocation, io);
+}
+
+export async function undrainCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const parsed = parseUndrainArgs(argv);
+  if (parsed.help) {
+    io.out(io.help(undrainSpec));
+    return 0;
+  }
+  return runRelease(parsed.invocation, io);
+}
