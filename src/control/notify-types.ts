@@ -1,0 +1,46 @@
+/**
+ * What the daemon tells people about, and the one call that tells them. Sinks (webhook, Slack,
+ * PagerDuty) are in notify.ts; the daemon's parts only ever call `notify`, which never blocks and
+ * never throws: a slow or dead receiver must not hold up a failover.
+ */
+
+export type NotificationKind =
+  | 'failover'
+  | 'failback'
+  | 'override'
+  | 'override-ended'
+  | 'override-refused'
+  | 'drift'
+  | 'provider-failing'
+  | 'provider-recovered';
+
+export type NotificationSeverity = 'critical' | 'warning' | 'info';
+
+export interface NotificationEvent {
+  readonly kind: NotificationKind;
+  readonly severity: NotificationSeverity;
+  /** Epoch ms, the sending replica's clock. */
+  readonly at: number;
+  /** The replica that sends it. */
+  readonly region: string;
+  /** One line for people: "api.example.com. A failed over to pool secondary: 0 of 2 up in primary". */
+  readonly summary: string;
+  readonly zone: string | null;
+  readonly record: string | null;
+  readonly provider: string | null;
+  /**
+   * Ties an event that opens a condition to the one that ends it (PagerDuty's dedup_key):
+   * e.g. "failover/example.com./api.example.com./A" for both a failover and its failback.
+   */
+  readonly dedupKey: string;
+  /** This event ends the condition its dedupKey opened (failback, provider recovered, override ended). */
+  readonly resolves: boolean;
+  /** Plain fields for receivers that want them (values, pools, counts, reasons). */
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface Notifier {
+  notify(event: NotificationEvent): void;
+}
+
+export const silentNotifier: Notifier = { notify: () => undefined };
