@@ -36,15 +36,26 @@ export interface DaemonParts {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly services: readonly Service[];
-  readonly providers: ReadonlyMap<string, DnsProvider>;
+  /** The providers in use now (a reload may replace them); closed when the daemon stops. */
+  readonly providers: () => ReadonlyMap<string, DnsProvider>;
   readonly board: HealthBoard;
-  readonly endpointIds: readonly EndpointId[];
+  /** Every endpoint probed now (a reload may change them). */
+  readonly endpointIds: () => readonly EndpointId[];
   readonly probes: Task;
   readonly reconciler: Reconciling;
   /** Other tasks that run for the daemon's whole life (the peer exchange). */
   readonly background: readonly { readonly name: string; readonly task: Task }[];
   /** How often every endpoint is re-evaluated, so that stale votes count as missing without a probe. */
   readonly evaluateEveryMs: number;
+  /** Reads the config again and applies it in place when it can (SIGHUP, POST /v1/reload). */
+  readonly reload?: (trigger: string) => Promise<ReloadOutcome>;
+}
+
+/** How a reload ended. The running config goes on unless `applied`. */
+export interface ReloadOutcome {
+  /** applied; unchanged (same config); invalid (did not load); rejected (needs a restart). */
+  readonly result: 'applied' | 'unchanged' | 'invalid' | 'rejected';
+  readonly message: string;
 }
 
 export class Daemon {
@@ -54,6 +65,13 @@ export class Daemon {
 
   get state(): DaemonState {
     return this.current;
+  }
+
+  /** Reads the config again and applies it when it can; the running one goes on otherwise. Never rejects. */
+  reload(trigger: string): Promise<ReloadOutcome> {
+    if (this.parts.reload === undefined) return Promise.resolve({ result: 'rejected', message: 'this daemon cannot reload its config' });
+    if (this.current !== 'running') return Promise.resolve({ result: 'rejected', message: `the daemon is ${this.current}, not running` });
+    return this.parts.reload(trigger);
   }
 
   private transition(next: DaemonState): void {
@@ -104,7 +122,7 @@ export class Daemon {
     signal.removeEventListener('abort', stop);
     await running;
     await this.closeAll(started);
-    await Promise.all([...this.parts.providers.values()].map((p) => p.close()));
+    await Promise.all([...this.parts.providers().values()].map((p) => p.close()));
     if (failure !== undefined) {
       this.transition('failed');
       throw failure instanceof Error ? failure : new DnsQuorumError('DQ_INTERNAL', `daemon task failed: ${errorMessage(failure)}`);
@@ -113,7 +131,7 @@ export class Daemon {
   }
 
   private reevaluate(): void {
-    const { changed } = this.parts.board.evaluate(this.parts.endpointIds);
+    const { changed } = this.parts.board.evaluate(this.parts.endpointIds());
     announceChanges(this.parts.logger, changed, this.parts.reconciler);
   }
 

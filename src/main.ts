@@ -25,9 +25,24 @@ import { overrideView } from './control/override-wire.js';
 import { fromPeerOverride, toPeerOverride } from './cluster/override-exchange.js';
 import { describeAction, entryState } from './domain/override.js';
 import { HybridLogicalClock } from './lib/hlc.js';
+import { reloadBlockers, sameConfig } from './config/reload.js';
+import type { CheckSpec } from './domain/zone.js';
+import type { EndpointId } from './domain/health.js';
+import { healthzRoute, readiness, readyzRoute, reloadRoute, ReloadRecord } from './control/lifecycle.js';
+import { NotificationHub } from './control/notify.js';
+import { driftNotification, notifyingAudit, recordNotification } from './control/notify-events.js';
+import type { Notifier } from './control/notify-types.js';
+import { ProviderFailureWatch } from './control/provider-watch.js';
+import { errorMessage } from './lib/errors.js';
+import { periodic } from './lib/periodic.js';
+import { TaskSlot } from './lib/task-slot.js';
+import type { ProbeTarget } from './probe/prober.js';
+import type { DnsProvider } from './providers/provider.js';
+import type { SyncObserver } from './sync/status.js';
+import type { FailoverRecordRef } from './sync/targets.js';
 import type { WriteMode } from './sync/reconciler.js';
 import { Daemon } from './daemon.js';
-import type { Service, Task } from './daemon.js';
+import type { Reconciling, ReloadOutcome, Service, Task } from './daemon.js';
 import { announceChanges } from './daemon.js';
 import type { HealthView } from './domain/health.js';
 import type { Clock } from './lib/clock.js';
@@ -48,6 +63,8 @@ import { endpointTargets, failoverRecords } from './sync/targets.js';
 export interface DaemonEnvironment {
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Reads the config file again, for a reload (SIGHUP, POST /v1/reload); without it, reloads are refused. */
+  readonly loadConfig?: () => Promise<ResolvedConfig>;
 }
 
 /** Probes in flight at once, across all endpoints. Each probe is mostly waiting on a socket. */
@@ -58,143 +75,246 @@ const PASS_TIMEOUT_MS = 120_000;
 const PEER_REQUEST_TIMEOUT_MS = 2_000;
 /** DNS questions in flight at once, over every provider's name servers (drift checks, visibility). */
 const MAX_DNS_QUESTIONS_IN_FLIGHT = 64;
-
 /** In the state directory: the replicated override set, and the append-only audit log. */
 const OVERRIDES_FILE = 'overrides.json';
 const AUDIT_FILE = 'audit.jsonl';
 /** Overrides expire, and ended ones are forgotten, on this beat. */
 const OVERRIDE_SWEEP_MS = 1000;
+/** How often the providers' state is looked at for "failing for longer than the threshold". */
+const PROVIDER_WATCH_MS = 5000;
 
-export async function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment): Promise<Daemon> {
+/**
+ * What depends on the zones, providers, sync and notification settings: built from a config at
+ * start and built again on each reload, while the rest (API, health, overrides, peers) goes on.
+ */
+interface ConfigBound {
+  readonly config: ResolvedConfig;
+  readonly providers: ReadonlyMap<string, DnsProvider>;
+  readonly reconciler: Reconciler;
+  readonly targets: readonly ProbeTarget[];
+  readonly checks: ReadonlyMap<EndpointId, CheckSpec>;
+  readonly records: readonly FailoverRecordRef[];
+  readonly endpointIds: readonly EndpointId[];
+  readonly effects: OverrideEffectChecker;
+  readonly notifications: NotificationHub;
+}
+
+export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironment): Promise<Daemon> {
   const { clock } = env;
-  const logger = env.logger.child({ region: config.region });
-  const providers = createProviders(config.providers.values(), { stateDir: config.stateDir, clock, logger });
-  const hlc = new HybridLogicalClock(clock, config.region);
+  // Fixed for the process (a reload that changes them is refused, see config/reload.ts).
+  const { region, stateDir } = initial;
+  const logger = env.logger.child({ region });
+  const hlc = new HybridLogicalClock(clock, region);
   // A corrupt overrides file stops the start: running without the overrides it holds would undo them.
-  const store = await FileOverrideStore.open({ path: join(config.stateDir, OVERRIDES_FILE), clock, hlc, logger: logger.child({ component: 'overrides' }) });
-  const audit = new FileAuditLog({ path: join(config.stateDir, AUDIT_FILE), logger: logger.child({ component: 'audit' }) });
+  const store = await FileOverrideStore.open({ path: join(stateDir, OVERRIDES_FILE), clock, hlc, logger: logger.child({ component: 'overrides' }) });
+  const notifier: Notifier = { notify: (event) => { bound.notifications.notify(event); } };
+  const audit = notifyingAudit(new FileAuditLog({ path: join(stateDir, AUDIT_FILE), logger: logger.child({ component: 'audit' }) }), notifier);
 
   const services: Service[] = [];
-  for (const provider of config.providers.values()) {
+  for (const provider of initial.providers.values()) {
     if (provider.type !== 'local') continue;
-    const server = new LocalDnsServer({ config: provider, statePath: localStatePath(config.stateDir, provider.name), logger });
+    const server = new LocalDnsServer({ config: provider, statePath: localStatePath(stateDir, provider.name), logger });
     services.push({ name: `dns ${provider.name}`, start: () => server.start(), close: () => server.close() });
   }
 
-  const records = failoverRecords(config.zones);
-  const targets = endpointTargets(config.zones);
-  const checks = new Map(targets.map((t) => [t.endpointId, t.check]));
   const board = new HealthBoard({
-    region: config.region,
-    policy: { regions: [config.region, ...config.cluster.peers.map((p) => p.region)], quorum: config.cluster.quorum, staleAfterMs: config.cluster.staleAfterMs },
+    region,
+    policy: { regions: [region, ...initial.cluster.peers.map((p) => p.region)], quorum: initial.cluster.quorum, staleAfterMs: initial.cluster.staleAfterMs },
     clock,
-    rules: (id) => checks.get(id),
+    rules: (id) => bound.checks.get(id),
   });
   const startedAt = clock.now();
   const cluster = new ClusterView({
-    region: config.region,
-    peers: config.cluster.peers,
-    quorum: config.cluster.quorum,
-    staleAfterMs: config.cluster.staleAfterMs,
-    writerCapable: config.cluster.writer,
+    region,
+    peers: initial.cluster.peers,
+    quorum: initial.cluster.quorum,
+    staleAfterMs: initial.cluster.staleAfterMs,
+    writerCapable: initial.cluster.writer,
     clock,
   });
-  const resolve = nameServerAddresses(config);
+  const resolve = nameServerAddresses(initial);
   const limit = concurrencyLimit(MAX_DNS_QUESTIONS_IN_FLIGHT);
   const askServers: AskServers = (hosts, expectations, signal) => Promise.all(hosts.map((host) => verifyServer(host, expectations, { resolve, limit, signal })));
+  const writeMode = (): WriteMode => {
+    // Overrides need no quorum: with no writer in view (this replica cut off from its peers, or
+    // all of them down) an override is still written, and health decides nothing meanwhile.
+    const breakGlass = store.active().length > 0;
+    const notWriter = cluster.holdReason();
+    if (notWriter !== undefined) {
+      if (breakGlass && initial.cluster.writer && cluster.writer() === null) return { kind: 'overrides-only', reason: `break-glass: ${notWriter}; no replica can write, so overrides are written from here` };
+      return { kind: 'hold', reason: notWriter };
+    }
+    // Not before every failover record has quorum data; overrides meanwhile.
+    const hold = startupHold({ startedAt, warmupMs: bound.config.cluster.warmupMs, now: clock.now(), records: bound.records, health: board.snapshot() });
+    if (!hold.hold) return { kind: 'all' };
+    return breakGlass ? { kind: 'overrides-only', reason: `startup: ${hold.reason}; overrides are written meanwhile` } : { kind: 'hold', reason: hold.reason };
+  };
+
   // The status closes over the daemon, which is built last; it is only read once the API is up.
   const built: { daemon?: Daemon } = {};
+  const reloads = new ReloadRecord(initial.source, clock.now(), () => clock.now());
   const status = (): DaemonStatusReport => ({
-    region: config.region,
+    region,
     state: built.daemon?.state ?? 'starting',
     startedAt,
     now: clock.now(),
-    ...reconciler.status(),
+    ...reconcilers.current.status(),
     cluster: cluster.status(sender?.status() ?? [], exchange?.rejected() ?? {}),
     endpoints: endpointStatus(board.snapshot(), clock.now()),
     overrides: store.entries().filter((e) => entryState(e, clock.now()) === 'active').map((e) => overrideView(e, clock.now())),
+    config: reloads.status(),
   });
-  const metrics = new Metrics(status);
-  const reconciler = new Reconciler({
-    zones: config.zones,
-    providers,
-    clock,
-    logger: logger.child({ component: 'sync' }),
-    health: () => board.snapshot(),
-    overrides: () => store.active(),
-    writeMode: (): WriteMode => {
-      // Overrides need no quorum: with no writer in view (this replica cut off from its peers, or
-      // all of them down) an override is still written, and health decides nothing meanwhile.
-      const breakGlass = store.active().length > 0;
-      const notWriter = cluster.holdReason();
-      if (notWriter !== undefined) {
-        if (breakGlass && config.cluster.writer && cluster.writer() === null) return { kind: 'overrides-only', reason: `break-glass: ${notWriter}; no replica can write, so overrides are written from here` };
-        return { kind: 'hold', reason: notWriter };
-      }
-      // Not before every failover record has quorum data; overrides meanwhile.
-      const hold = startupHold({ startedAt, warmupMs: config.cluster.warmupMs, now: clock.now(), records, health: board.snapshot() });
-      if (!hold.hold) return { kind: 'all' };
-      return breakGlass ? { kind: 'overrides-only', reason: `startup: ${hold.reason}; overrides are written meanwhile` } : { kind: 'hold', reason: hold.reason };
+  const metrics = new Metrics(status, { region, notifications: () => hubs.current.stats() });
+  const syncLog = logger.child({ component: 'sync' });
+  const observer: SyncObserver = {
+    ...metrics.sync,
+    ...auditWrites(audit, region, () => clock.now()),
+    drift: (event) => {
+      metrics.sync.drift(event);
+      notifier.notify(driftNotification(event, region, clock.now()));
     },
-    sync: config.sync,
-    askServers,
-    expectations: (zone, desired) => desiredExpectations(zone, desired, []),
-    observer: { ...metrics.sync, ...auditWrites(audit, config.region, () => clock.now()) },
-    passTimeoutMs: PASS_TIMEOUT_MS,
-  });
+  };
+
+  const bind = (config: ResolvedConfig): ConfigBound => {
+    const providers = createProviders(config.providers.values(), { stateDir, clock, logger, apiCalls: metrics.apiCalls });
+    const targets = endpointTargets(config.zones);
+    const records = failoverRecords(config.zones);
+    const reconciler = new Reconciler({
+      zones: config.zones,
+      providers,
+      clock,
+      logger: syncLog,
+      health: () => board.snapshot(),
+      overrides: () => store.active(),
+      writeMode,
+      sync: config.sync,
+      askServers,
+      expectations: (zone, desired) => desiredExpectations(zone, desired, []),
+      observer,
+      passTimeoutMs: PASS_TIMEOUT_MS,
+      onRecordChange: (change) => {
+        const event = recordNotification(change, region, clock.now());
+        if (event !== undefined) notifier.notify(event);
+      },
+    });
+    return {
+      config,
+      providers,
+      reconciler,
+      targets,
+      checks: new Map(targets.map((t) => [t.endpointId, t.check])),
+      records,
+      endpointIds: targets.map((t) => t.endpointId),
+      effects: new OverrideEffectChecker({ zones: config.zones, providers, resolve, limit, clock, active: () => store.active() }),
+      notifications: new NotificationHub({ sinks: config.notifications.sinks, logger: logger.child({ component: 'notify' }), clock }),
+    };
+  };
+  let bound = bind(initial);
+  const reconcilers = new TaskSlot<Reconciler>(bound.reconciler);
+  const hubs = new TaskSlot<NotificationHub>(bound.notifications);
+  const reconciling: Reconciling = { run: (signal) => reconcilers.run(signal), trigger: (reason) => { reconcilers.current.trigger(reason); } };
+
   const healthLog = logger.child({ component: 'quorum' });
   const scheduler = new ProbeScheduler({
-    prober: createProber({ clock, resolve: config.resolve }),
+    prober: createProber({ clock, resolve: initial.resolve }),
     clock,
     maxConcurrent: MAX_CONCURRENT_PROBES,
     onResult: (result) => {
+      metrics.probe(result);
       // A changed verdict of this region goes to the peers at once, not at the next round.
       if (board.recordProbe(result)) sender?.notify();
-      announceChanges(healthLog, board.evaluate([result.endpointId]).changed, reconciler);
+      announceChanges(healthLog, board.evaluate([result.endpointId]).changed, reconciling);
     },
   });
-  scheduler.setTargets(targets);
+  scheduler.setTargets(bound.targets);
 
-  const endpointIds = targets.map((t) => t.endpointId);
   // After every change of the override set: decide again now, and tell the peers now.
   const overridesChanged = (): void => {
-    reconciler.trigger('overrides changed');
+    reconciling.trigger('overrides changed');
     sender?.notify();
   };
-  const effects = new OverrideEffectChecker({ zones: config.zones, providers, resolve, limit, clock, active: () => store.active() });
+  const overridesLog = logger.child({ component: 'overrides' });
+  const apiLog = logger.child({ component: 'api' });
+
+  /** Reads the config again and, when it can be applied in place, applies it; never throws. */
+  const reloadOnce = async (trigger: string): Promise<ReloadOutcome> => {
+    if (env.loadConfig === undefined) return reloads.record({ result: 'rejected', message: 'this daemon was started without a config file to read again' }, metrics, apiLog);
+    let next: ResolvedConfig;
+    try {
+      next = await env.loadConfig();
+    } catch (err) {
+      return reloads.record({ result: 'invalid', message: `the new config was not loaded, the running one goes on: ${errorMessage(err)}` }, metrics, apiLog);
+    }
+    if (sameConfig(bound.config, next)) return reloads.record({ result: 'unchanged', message: `${next.source}: nothing changed` }, metrics, apiLog);
+    const blockers = reloadBlockers(bound.config, next);
+    if (blockers.length > 0) return reloads.record({ result: 'rejected', message: `not reloaded, the running config goes on: ${blockers.join('; ')}` }, metrics, apiLog);
+    const previous = bound;
+    bound = bind(next);
+    api.setTokens(next.api.tokens);
+    scheduler.setTargets(bound.targets);
+    // The old reconciler finishes the write it has in flight before the new one starts.
+    await Promise.all([reconcilers.replace(bound.reconciler), hubs.replace(bound.notifications)]);
+    await Promise.all([...previous.providers.values()].map((p) => p.close()));
+    reconciling.trigger(`config reloaded (${trigger})`);
+    return reloads.record({ result: 'applied', message: `${next.source} applied (${trigger}): ${next.zones.length} zones, ${bound.endpointIds.length} endpoints` }, metrics, apiLog);
+  };
+
+  // One reload at a time: SIGHUP and POST /v1/reload may come together.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (trigger: string): Promise<ReloadOutcome> => {
+    const next = reloading.then(() => reloadOnce(trigger));
+    reloading = next.catch(() => undefined);
+    return next;
+  };
+
   const routes: Route[] = [
     statusRoute(status),
     metrics.route(),
+    healthzRoute(() => built.daemon?.state ?? 'starting'),
+    readyzRoute(() => readiness({
+      state: built.daemon?.state ?? 'starting',
+      hold: startupHold({ startedAt, warmupMs: bound.config.cluster.warmupMs, now: clock.now(), records: bound.records, health: board.snapshot() }),
+      sync: reconcilers.current.status(),
+    })),
+    reloadRoute(() => reload('POST /v1/reload')),
     ...overrideRoutes({
-      region: config.region,
-      zones: config.zones,
+      region,
+      zones: () => bound.config.zones,
       store,
       audit,
       clock,
-      limits: config.overrides,
+      limits: () => bound.config.overrides,
       health: () => board.snapshot(),
-      served: () => reconciler.served(),
-      records: () => reconciler.status().records,
-      effect: (override, signal) => effects.check(override, signal),
+      served: () => reconcilers.current.served(),
+      records: () => reconcilers.current.status().records,
+      effect: (override, signal) => bound.effects.check(override, signal),
       changed: overridesChanged,
-      logger: logger.child({ component: 'api' }),
+      logger: apiLog,
     }),
   ];
-  const overridesLog = logger.child({ component: 'overrides' });
+  const providerWatch = new ProviderFailureWatch({ thresholdMs: initial.notifications.providerFailingAfterMs, region });
   const background: { name: string; task: Task }[] = [
     {
       name: 'override expiry',
-      task: new OverrideSweeper({ store, audit, region: config.region, clock, logger: overridesLog, everyMs: OVERRIDE_SWEEP_MS, expired: overridesChanged }),
+      task: new OverrideSweeper({ store, audit, region, clock, logger: overridesLog, everyMs: OVERRIDE_SWEEP_MS, expired: overridesChanged }),
+    },
+    { name: 'notifications', task: hubs },
+    {
+      name: 'provider watch',
+      task: periodic(PROVIDER_WATCH_MS, () => {
+        providerWatch.setThreshold(bound.config.notifications.providerFailingAfterMs);
+        for (const event of providerWatch.observe(reconcilers.current.status(), clock.now())) notifier.notify(event);
+      }),
     },
   ];
-  const { secret } = config.cluster;
+  const { secret } = initial.cluster;
   let sender: PeerSender | undefined;
   let exchange: ReturnType<typeof peerRoute> | undefined;
-  if (config.cluster.peers.length > 0 && secret !== undefined) {
+  if (initial.cluster.peers.length > 0 && secret !== undefined) {
     const clusterLog = logger.child({ component: 'cluster' });
     exchange = peerRoute({
       verifier: new PeerVerifier({ secret, clock }),
-      peers: config.cluster.peers.map((p) => p.region),
+      peers: initial.cluster.peers.map((p) => p.region),
       clock,
       logger: clusterLog,
       onMessage: (message, receivedAt) => {
@@ -203,7 +323,7 @@ export async function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment
         board.ingestPeerVerdicts(
           message.verdicts.map((v) => ({ region: message.region, endpointId: v.endpointId, state: v.state, observedAt: receivedAt - v.ageMs, reason: v.reason })),
         );
-        announceChanges(healthLog, board.evaluate(endpointIds).changed, reconciler);
+        announceChanges(healthLog, board.evaluate(bound.endpointIds).changed, reconciling);
         if (message.overrides.length > 0) {
           store.merge(message.overrides.map((o) => fromPeerOverride(o, receivedAt))).then(
             (adopted) => {
@@ -217,19 +337,19 @@ export async function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment
     });
     routes.push(exchange.route);
     sender = new PeerSender({
-      self: config.region,
-      peers: config.cluster.peers,
+      self: region,
+      peers: initial.cluster.peers,
       secret,
       clock,
       logger: clusterLog,
-      intervalMs: config.cluster.exchangeIntervalMs,
-      requestTimeoutMs: Math.min(PEER_REQUEST_TIMEOUT_MS, config.cluster.staleAfterMs),
+      intervalMs: initial.cluster.exchangeIntervalMs,
+      requestTimeoutMs: Math.min(PEER_REQUEST_TIMEOUT_MS, initial.cluster.staleAfterMs),
       message: (): PeerMessage => {
         const now = clock.now();
         return {
           v: 1,
-          region: config.region,
-          writer: config.cluster.writer,
+          region,
+          writer: initial.cluster.writer,
           seesQuorum: cluster.seesQuorum(),
           verdicts: board.localVerdicts().map((v) => ({ endpointId: v.endpointId, state: v.state, ageMs: Math.max(0, now - v.observedAt), reason: v.reason })),
           overrides: store.entries().map((e) => toPeerOverride(e, now)),
@@ -239,20 +359,21 @@ export async function buildDaemon(config: ResolvedConfig, env: DaemonEnvironment
     background.push({ name: 'peer exchange', task: sender });
   }
 
-  const api = new AdminApi({ listen: config.api.listen, tokens: config.api.tokens, routes, logger: logger.child({ component: 'api' }) });
+  const api = new AdminApi({ listen: initial.api.listen, tokens: initial.api.tokens, routes, logger: apiLog });
   services.push(api);
 
   const daemon = new Daemon({
     logger,
     clock,
     services,
-    providers,
+    providers: () => bound.providers,
     board,
-    endpointIds,
+    endpointIds: () => bound.endpointIds,
     probes: scheduler,
-    reconciler,
+    reconciler: reconciling,
     background,
     evaluateEveryMs: 1000,
+    reload,
   });
   built.daemon = daemon;
   return daemon;

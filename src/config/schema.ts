@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { ZoneSpec } from '../domain/zone.js';
 import { formatDuration } from './duration.js';
+import { readNotifications } from './notifications.js';
 import { FILE_START } from './positions.js';
 import type { ConfigNode, MapEntry, Position } from './positions.js';
 import { readProviders } from './providers.js';
@@ -15,11 +16,12 @@ import { checkHostPort, checkHttpUrl } from './values.js';
 import { readZones } from './zones.js';
 
 /**
- * The top level of the config: region, stateDir, resolve, api, cluster, sync, providers, zones.
+ * The top level of the config: region, stateDir, resolve, api, cluster, sync, overrides, notifications,
+ * providers, zones.
  * Returns the plain (not yet frozen) config, or undefined when a problem was reported.
  */
 
-const TOP_KEYS = ['region', 'stateDir', 'resolve', 'api', 'cluster', 'sync', 'overrides', 'providers', 'zones'];
+const TOP_KEYS = ['region', 'stateDir', 'resolve', 'api', 'cluster', 'sync', 'overrides', 'notifications', 'providers', 'zones'];
 
 export const REGION_ENV = 'DNSQUORUM_REGION';
 
@@ -320,6 +322,7 @@ export function readConfig(readers: Readers, root: ConfigNode | undefined, input
   const cluster = readCluster(readers, entryValue(top, 'cluster'), region, input.secrets);
   const sync = readSync(readers, entryValue(top, 'sync'));
   const overrides = readOverrides(readers, entryValue(top, 'overrides'));
+  const notifications = readNotifications(readers, entryValue(top, 'notifications'), input.secrets);
   const providers = readProviders(readers, entryValue(top, 'providers'), ['providers'], input.secrets);
   const zonesNode = entryValue(top, 'zones');
   const staleAfterMs = cluster?.staleAfterMs;
@@ -334,6 +337,7 @@ export function readConfig(readers: Readers, root: ConfigNode | undefined, input
     cluster,
     sync,
     overrides,
+    notifications,
     providers: providers.providers,
     zones,
   });

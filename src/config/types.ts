@@ -1,3 +1,4 @@
+import type { NotificationKind, NotificationSeverity } from '../control/notify-types.js';
 import type { ZoneSpec } from '../domain/zone.js';
 
 /** host:port, parsed. IPv6 hosts are written "[::1]:53" in the config and stored without brackets. */
@@ -91,6 +92,48 @@ export interface SyncConfig {
   readonly visibleTimeoutMs: number;
 }
 
+/** What every notification sink has: its name (in logs and metrics) and which events it takes. */
+interface NotificationSinkBase {
+  /** Unique among the sinks; logs and metrics name a sink by it, never by its URL. */
+  readonly name: string;
+  /** The kinds it takes; every kind unless the config lists some. */
+  readonly events: readonly NotificationKind[];
+  /** Events below this severity are not sent to it (an event that ends one it was sent always is). */
+  readonly minSeverity: NotificationSeverity;
+}
+
+/** A generic JSON webhook: the event as JSON, POSTed to url with the configured headers. */
+export interface WebhookSinkConfig extends NotificationSinkBase {
+  readonly type: 'webhook';
+  readonly url: string;
+  /** Header name -> value; the values are secrets. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A Slack incoming webhook. Its url carries the token, so it is a secret. */
+export interface SlackSinkConfig extends NotificationSinkBase {
+  readonly type: 'slack';
+  readonly url: string;
+}
+
+/** PagerDuty Events API v2. */
+export interface PagerDutySinkConfig extends NotificationSinkBase {
+  readonly type: 'pagerduty';
+  /** The integration's routing key (a secret). */
+  readonly routingKey: string;
+  /** The Events API endpoint; PagerDuty's own unless set (tests point it at loopback). */
+  readonly url: string;
+}
+
+export type SinkConfig = WebhookSinkConfig | SlackSinkConfig | PagerDutySinkConfig;
+
+export interface NotificationsConfig {
+  /** A provider lagging with errors for this long notifies (once); its recovery notifies once too. */
+  readonly providerFailingAfterMs: number;
+  /** Empty: nothing is sent. */
+  readonly sinks: readonly SinkConfig[];
+}
+
 /** The whole configuration, validated, resolved and deeply frozen. */
 export interface ResolvedConfig {
   /** Absolute path of the file it was loaded from. */
@@ -103,6 +146,7 @@ export interface ResolvedConfig {
   readonly cluster: ClusterConfig;
   readonly sync: SyncConfig;
   readonly overrides: OverridesConfig;
+  readonly notifications: NotificationsConfig;
   readonly providers: ReadonlyMap<string, ProviderConfig>;
   readonly zones: readonly ZoneSpec[];
 }

@@ -134,6 +134,10 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+function hashTokens(tokens: ReadonlyMap<string, string>): { readonly name: string; readonly hash: Buffer }[] {
+  return [...tokens].map(([name, token]) => ({ name, hash: sha256(token) }));
+}
+
 function listenReason(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     if (err.code === 'EADDRINUSE') return 'the address is already in use';
@@ -228,7 +232,7 @@ export class AdminApi {
   readonly name = 'admin-api';
   private readonly server: Server;
   private readonly routes: readonly CompiledRoute[];
-  private readonly tokenHashes: readonly { readonly name: string; readonly hash: Buffer }[];
+  private tokenHashes: readonly { readonly name: string; readonly hash: Buffer }[];
   private readonly logger: Logger;
   private readonly listenAt: HostPort;
   /** Responses in flight per connection, so a protocol error never writes into one already started. */
@@ -237,7 +241,7 @@ export class AdminApi {
 
   constructor(options: AdminApiOptions) {
     this.routes = options.routes.map(compileRoute);
-    this.tokenHashes = [...options.tokens].map(([name, token]) => ({ name, hash: sha256(token) }));
+    this.tokenHashes = hashTokens(options.tokens);
     this.logger = options.logger;
     this.listenAt = options.listen;
     this.server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
@@ -250,6 +254,11 @@ export class AdminApi {
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       this.onClientError(err, socket);
     });
+  }
+
+  /** Takes new tokens (a config reload); requests already authenticated are not asked again. */
+  setTokens(tokens: ReadonlyMap<string, string>): void {
+    this.tokenHashes = hashTokens(tokens);
   }
 
   start(): Promise<void> {

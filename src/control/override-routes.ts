@@ -38,11 +38,12 @@ import { overrideView } from './override-wire.js';
 export interface OverrideRoutesOptions {
   /** The origin of overrides made here. */
   readonly region: string;
-  readonly zones: readonly ZoneSpec[];
+  /** The zones now (a reload may change them). */
+  readonly zones: () => readonly ZoneSpec[];
   readonly store: OverrideStore;
   readonly audit: AuditLog;
   readonly clock: Clock;
-  readonly limits: OverridesConfig;
+  readonly limits: () => OverridesConfig;
   readonly health: () => HealthView;
   /** What each failover record serves, as far as this replica knows. */
   readonly served: () => ReadonlyMap<RecordKey, readonly string[]>;
@@ -234,9 +235,9 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
     const body = parseBody(createSchema, req.body);
     const reason = checkReason(body.reason, 'reason');
     const type = checkType(body.type);
-    const { zone, spec } = lookupRecord(options.zones, body.record, type);
+    const { zone, spec } = lookupRecord(options.zones(), body.record, type);
     const action = inRecordTerms(spec, body.action);
-    const durationMs = durationOf(body.for, options.limits);
+    const durationMs = durationOf(body.for, options.limits());
 
     const now = clock.now();
     const { actor, token } = who(req);
@@ -351,7 +352,7 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
   const releaseByRecord = async (req: ApiRequest): Promise<ApiResponse> => {
     const reason = releaseReason(req.body);
     const type = checkType(req.query.get('type') ?? undefined);
-    const { zone, spec } = lookupRecord(options.zones, req.params.name ?? '', type);
+    const { zone, spec } = lookupRecord(options.zones(), req.params.name ?? '', type);
     const rawValue = req.query.get('value');
     const value = rawValue === null ? undefined : inRecordTerms(spec, { kind: 'drain', value: rawValue });
     const ofRecord = store.active().filter((o) => sameRecord(o, zone.name, spec));
@@ -399,7 +400,7 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
     const now = clock.now();
     const decided = options.records();
     const active = activeEntries();
-    const views: RecordView[] = options.zones.flatMap((zone) =>
+    const views: RecordView[] = options.zones().flatMap((zone) =>
       zone.records.flatMap((spec): RecordView[] => {
         if (spec.kind !== 'failover') return [];
         const status = decided.find((r) => r.zone === zone.name && r.name === spec.name && r.type === spec.type);

@@ -3,6 +3,7 @@ import { DnsQuorumError } from '../lib/errors.js';
 import type { ClusterStatus, EndpointStatus } from '../cluster/status.js';
 import type { SyncStatus } from '../sync/status.js';
 import type { Route } from './api.js';
+import type { ReloadStatus } from './lifecycle.js';
 import { overrideViewSchema } from './override-wire.js';
 import type { OverrideView } from './override-wire.js';
 
@@ -21,6 +22,8 @@ export interface DaemonStatusReport extends SyncStatus {
   readonly endpoints: readonly EndpointStatus[];
   /** Overrides in force (made here or learned from a peer). */
   readonly overrides: readonly OverrideView[];
+  /** The config file in use, when it was loaded, and how the last reload ended. */
+  readonly config: ReloadStatus;
 }
 
 export function statusRoute(source: () => DaemonStatusReport): Route {
@@ -45,6 +48,8 @@ const providerZoneSchema = z.object({
   consecutiveFailures: count,
   nextPassAt: epochMs.nullable(),
   lastReadAt: epochMs.nullable(),
+  // A daemon from before it sends none.
+  lastSuccessAt: epochMs.nullable().default(null),
   lastDnsCheckAt: epochMs.nullable(),
   lastWrite: z
     .object({
@@ -114,6 +119,14 @@ const reportSchema = z.object({
   endpoints: z.array(endpointSchema),
   // A daemon from before overrides sends none.
   overrides: z.array(overrideViewSchema).default([]),
+  // A daemon from before reloads sends none.
+  config: z
+    .object({
+      source: z.string(),
+      loadedAt: epochMs,
+      lastReload: z.object({ at: epochMs, result: z.enum(['applied', 'unchanged', 'invalid', 'rejected']), message: z.string() }).nullable(),
+    })
+    .default({ source: '', loadedAt: 0, lastReload: null }),
 });
 
 /** "providers[0].zones[1].lagMs" */

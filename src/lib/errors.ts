@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   DQ_OVERRIDE_REFUSED: 'An override was refused because it would leave a record with nothing in service or send it to a pool health says is down; --force makes it anyway.',
   DQ_OVERRIDE_UNKNOWN: 'No such override, failover record, pool or value; the message lists what exists.',
   DQ_OVERRIDE_PENDING: 'An override is in force but some provider does not serve it yet; the message names which.',
+  DQ_RELOAD_REJECTED: 'A config reload changed what only a restart can change (region, stateDir, api.listen, resolve, cluster, local providers); the running config goes on.',
   DQ_PROBE_FAILED: 'A probe could not be run at all (bad target), as opposed to a failed check.',
   DQ_API_LISTEN: 'The admin API could not listen on api.listen (address in use, or not an address of this host).',
   DQ_API_UNAUTHORIZED: 'An admin API request had no bearer token, another scheme, or a wrong token.',

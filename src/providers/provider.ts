@@ -45,3 +45,25 @@ export interface DnsProvider {
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }
+
+/** How one request to a provider's API ended: answered, refused as too many ("slow down"), or failed otherwise. */
+export type ApiCallOutcome = 'ok' | 'error' | 'throttled';
+
+/**
+ * One request to a provider's API (one attempt: each retry is its own event), for metrics.
+ * `operation` is the provider's own name for the call (Route53: "ChangeResourceRecordSets"; NS1:
+ * "UpdateRecord"), a short fixed list per provider so it stays a low-cardinality label.
+ */
+export interface ApiCallEvent {
+  /** The provider's name in the config. */
+  readonly provider: string;
+  readonly operation: string;
+  /** throttled: HTTP 429, or Route53's Throttling / PriorRequestNotComplete. */
+  readonly outcome: ApiCallOutcome;
+  readonly durationMs: number;
+}
+
+/** Told about every provider API request. Must not throw or block: it is called on the request path. */
+export interface ApiCallObserver {
+  call(event: ApiCallEvent): void;
+}

@@ -4,13 +4,15 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { LocalProvider } from './local/provider.js';
 import { Ns1Provider } from './ns1/provider.js';
-import type { DnsProvider } from './provider.js';
+import type { ApiCallObserver, DnsProvider } from './provider.js';
 import { Route53Provider } from './route53/provider.js';
 
 export interface ProviderContext {
   readonly stateDir: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Told about every API request of the route53 and ns1 providers (metrics); none when unset. */
+  readonly apiCalls?: ApiCallObserver;
 }
 
 /** Where a local provider keeps its zones. The built-in DNS server serves from the same file. */
@@ -21,13 +23,14 @@ export function localStatePath(stateDir: string, providerName: string): string {
 /** The one place that maps a provider type to its implementation. */
 export function createProvider(config: ProviderConfig, context: ProviderContext): DnsProvider {
   const logger = context.logger.child({ provider: config.name });
+  const apiCalls = context.apiCalls === undefined ? {} : { apiCalls: context.apiCalls };
   switch (config.type) {
     case 'local':
       return new LocalProvider({ config, statePath: localStatePath(context.stateDir, config.name), clock: context.clock, logger });
     case 'route53':
-      return new Route53Provider({ config, clock: context.clock, logger });
+      return new Route53Provider({ config, clock: context.clock, logger, ...apiCalls });
     case 'ns1':
-      return new Ns1Provider({ config, clock: context.clock, logger });
+      return new Ns1Provider({ config, clock: context.clock, logger, ...apiCalls });
   }
 }
 

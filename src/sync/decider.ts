@@ -26,8 +26,18 @@ export interface ZoneDeciderOptions {
   readonly overrides: () => readonly Override[];
   /** True while health must decide nothing and only overrides change records (break-glass). */
   readonly healthPaused: () => boolean;
+  /** Called when a failover record's values change by a decision, with what it served before. */
+  readonly onRecordChange?: (change: RecordChange) => void;
   /** Called each time a zone's desired records change (a new version), whatever caused it. */
   readonly onNewTarget?: (zone: string) => void;
+}
+
+/** A failover record that now serves other values, and why. */
+export interface RecordChange {
+  readonly zone: ZoneSpec;
+  readonly decision: RecordDecision;
+  /** What it served before; undefined for its first decision. */
+  readonly before: readonly string[] | undefined;
 }
 
 const HOUR_MS = 3_600_000;
@@ -175,6 +185,7 @@ export class ZoneDecider {
       { zone: zone.name, record: d.name, type: d.type, pool: d.pool, values: d.values, cause: d.cause },
       `record ${d.name} ${d.type} now serves ${d.values === null ? 'nothing (removed)' : d.values.join(', ')}: ${d.reason}`,
     );
+    this.options.onRecordChange?.({ zone, decision: d, before: memory.served.get(d.key) });
     if (d.values === null) memory.served.delete(d.key);
     else memory.served.set(d.key, d.values);
     memory.since.set(d.key, now);

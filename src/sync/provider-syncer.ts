@@ -69,6 +69,8 @@ interface ZoneState {
   lastError: StatusError | null;
   consecutiveFailures: number;
   lastReadAt: number | null;
+  /** When a pass last ended in-sync or applied. */
+  lastSuccessAt: number | null;
   lastDnsCheckAt: number | null;
   lastWrite: WriteRecord | null;
   /** Ends the visibility watch of the last write when a newer write supersedes it. */
@@ -164,6 +166,7 @@ export class ProviderSyncer {
       consecutiveFailures: s.consecutiveFailures,
       nextPassAt: s.due ? now : s.nextPassAt,
       lastReadAt: s.lastReadAt,
+      lastSuccessAt: s.lastSuccessAt,
       lastDnsCheckAt: s.lastDnsCheckAt,
       lastWrite: s.lastWrite === null ? null : { ...s.lastWrite },
       drift: { detected: s.driftDetected, repaired: s.driftRepaired, current: s.driftCurrent },
@@ -184,6 +187,7 @@ export class ProviderSyncer {
       if (outcome !== 'refused' && state.converged?.version === this.options.decider.target(state.zone.name)?.version) state.behindSince = undefined;
       state.consecutiveFailures = 0;
       if (outcome !== 'refused') state.lastError = null;
+      if (outcome === 'in-sync' || outcome === 'applied') state.lastSuccessAt = clock.now();
       state.nextPassAt = clock.now() + this.options.intervalMs;
       observer.pass({ zone: state.zone.name, provider: provider.name, outcome, durationMs: clock.now() - startedAt });
     } catch (err) {
@@ -380,6 +384,7 @@ function initialState(zone: ZoneSpec): ZoneState {
     lastError: null,
     consecutiveFailures: 0,
     lastReadAt: null,
+    lastSuccessAt: null,
     lastDnsCheckAt: null,
     lastWrite: null,
     visibilityWatch: undefined,

@@ -9,6 +9,7 @@ import type { DesiredZone } from '../plan/desired.js';
 import type { DnsProvider } from '../providers/provider.js';
 import type { Expectation } from '../verify/compare.js';
 import { ZoneDecider } from './decider.js';
+import type { RecordChange } from './decider.js';
 import { ProviderSyncer } from './provider-syncer.js';
 import type { AskServers } from './provider-syncer.js';
 import type { SyncObserver, SyncStatus } from './status.js';
@@ -27,6 +28,8 @@ export interface ReconcilerOptions {
   readonly expectations: (zone: ZoneSpec, desired: DesiredZone) => Expectation[];
   readonly observer: SyncObserver;
   readonly passTimeoutMs: number;
+  /** Called when a failover record's values change by a decision (for notifications). */
+  readonly onRecordChange?: (change: RecordChange) => void;
 }
 
 /**
@@ -64,6 +67,7 @@ export class Reconciler {
       health: options.health,
       overrides: options.overrides,
       healthPaused: () => this.mode.kind === 'overrides-only',
+      ...(options.onRecordChange === undefined ? {} : { onRecordChange: options.onRecordChange }),
       onNewTarget: (zone) => { this.newTarget(zone); },
     });
     this.syncers = [...providers.values()]

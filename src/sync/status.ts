@@ -35,6 +35,12 @@ export interface ProviderZoneStatus {
   readonly nextPassAt: number | null;
   /** The last time its records were read from its API. */
   readonly lastReadAt: number | null;
+  /**
+   * When a pass last ended with it holding the desired state (in sync, or written to it); null
+   * until the first. Optional only so status reports built before it existed still type-check;
+   * the syncer always sets it.
+   */
+  readonly lastSuccessAt?: number | null;
   /** The last time its name servers were compared with the desired state over DNS. */
   readonly lastDnsCheckAt: number | null;
   /** The last write: when, how many changes, and how long until every server answered it. */

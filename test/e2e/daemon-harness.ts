@@ -212,6 +212,10 @@ export interface RunningDaemon {
   status(): Promise<DaemonStatusReport>;
   /** SIGTERM, then the exit code (SIGKILL if it does not stop within 15 s). */
   stop(): Promise<number | null>;
+  /** Sends a signal (SIGHUP to reload). */
+  signal(name: NodeJS.Signals): void;
+  /** Resolves with the exit code once the process has exited on its own. */
+  exited(): Promise<number | null>;
 }
 
 function parseLines(lines: readonly string[]): LogLine[] {
@@ -256,6 +260,10 @@ export async function startDaemon(configFile: string, env: NodeJS.ProcessEnv): P
       if (response.status !== 200) throw new Error(`GET /v1/status answered ${response.status}: ${text}`);
       return parseStatusReport(JSON.parse(text) as unknown);
     },
+    signal: (name) => {
+      daemon.child.kill(name);
+    },
+    exited: () => (daemon.child.exitCode !== null || daemon.child.signalCode !== null ? Promise.resolve(daemon.child.exitCode) : exited(daemon.child)),
     stop: async () => {
       if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return daemon.child.exitCode;
       daemon.child.kill('SIGTERM');

@@ -8,6 +8,7 @@ import type { DaemonStatusReport } from '../../src/control/status.js';
 import type { OverrideAction } from '../../src/domain/override.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { exited, runCli, startCli } from '../helpers/cli.js';
+import { overrideView } from '../helpers/override-fixture.js';
 
 /**
  * The on-call commands as real processes against a real AdminApi on loopback, serving small fake
@@ -198,29 +199,14 @@ function statusReport(): DaemonStatusReport {
     state: 'running',
     startedAt: NOW - HOUR,
     now: NOW,
+    config: { source: '/etc/dnsquorum/dnsquorum.yaml', loadedAt: NOW - HOUR, lastReload: null },
     hold: null,
     cluster: { region: 'us-east', writerCapable: true, freshRegions: ['us-east'], quorum: 1, seesQuorum: true, writer: 'us-east', peers: [], rejected: {} },
     endpoints: [],
     records: [{ zone: 'example.com.', name: 'api.example.com.', type: 'A', pool: 'secondary', values: SECONDARY, cause: 'override', reason: 'alice: db migration', since: NOW - 60_000 }],
     providers: [],
     overrides: [
-      {
-        id: 'o-00000000abcd',
-        zone: 'example.com.',
-        name: 'api.example.com.',
-        type: 'A',
-        action: { kind: 'force-pool', pool: 'secondary' },
-        actor: 'alice',
-        token: 'api',
-        reason: 'db migration',
-        forced: false,
-        origin: 'us-east',
-        createdAt: NOW - 60_000,
-        expiresAt: NOW + 59 * 60_000,
-        state: 'active',
-        released: null,
-        stamp: { wall: NOW - 60_000, logical: 0, replica: 'us-east' },
-      },
+      overrideView(NOW, { id: 'o-00000000abcd', reason: 'db migration', expiresAt: NOW + 59 * 60_000 }),
       {
         id: 'o-00000000beef',
         zone: 'example.com.',

@@ -213,11 +213,11 @@ async function harness(): Promise<Harness> {
   };
   const routes = overrideRoutes({
     region: 'us-east',
-    zones: [zone],
+    zones: () => [zone],
     store,
     audit,
     clock,
-    limits: LIMITS,
+    limits: () => LIMITS,
     health: () => h.health,
     served: () => h.served,
     records: () => h.records,

@@ -19,6 +19,7 @@ const REPORT: DaemonStatusReport = {
   startedAt: NOW - 2 * 3600_000 - 3 * 60_000,
   now: NOW,
   overrides: [],
+  config: { source: '/etc/dnsquorum/dnsquorum.yaml', loadedAt: NOW - 3_600_000, lastReload: null },
   hold: 'waiting for quorum data on api.example.com. A (1 of 2 regions reported)',
   cluster: {
     region: 'us-east',

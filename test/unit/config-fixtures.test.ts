@@ -116,7 +116,7 @@ describe('a file with several mistakes', () => {
   it('reports every one of them, in file order', async () => {
     const issues = await issuesOf('bad-several.yaml');
     expect(issues.map((i) => [i.line, i.col, i.message])).toEqual([
-      [2, 1, 'colour: unknown key; expected one of: region, stateDir, resolve, api, cluster, sync, overrides, providers, zones'],
+      [2, 1, 'colour: unknown key; expected one of: region, stateDir, resolve, api, cluster, sync, overrides, notifications, providers, zones'],
       [4, 10, 'api.token must come from an ${ENV} reference or { file: ... }, not the YAML itself'],
       [5, 19, 'sync.interval: duration needs a unit, e.g. 10s'],
       [10, 22, 'zones[example.com].providers[1]: provider "missing" is not defined under providers (lab)'],

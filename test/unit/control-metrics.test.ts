@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiResponse } from '../../src/control/api.js';
 import { Metrics } from '../../src/control/metrics.js';
+import type { NotificationSinkCounts, ReloadResult } from '../../src/control/metrics.js';
 import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../src/cluster/status.js';
+import type { OverrideView } from '../../src/control/override-wire.js';
 import type { DaemonStatusReport } from '../../src/control/status.js';
+import type { ProbeResult } from '../../src/domain/health.js';
+import { ManualClock } from '../../src/lib/clock.js';
 import type { ProviderZoneStatus } from '../../src/sync/status.js';
+import { overrideView } from '../helpers/override-fixture.js';
 
 /** The Prometheus text exposition format, parsed: HELP and TYPE per family, and every sample. */
 interface Exposition {
@@ -48,6 +53,7 @@ function providerZone(zone: string, overrides: Partial<ProviderZoneStatus> = {})
     consecutiveFailures: 0,
     nextPassAt: null,
     lastReadAt: 1_700_000_000_000,
+    lastSuccessAt: 1_700_000_050_000,
     lastDnsCheckAt: null,
     lastWrite: null,
     drift: { detected: 0, repaired: 0, current: [] },
@@ -125,6 +131,7 @@ function report(overrides: Partial<DaemonStatusReport> = {}): DaemonStatusReport
     cluster: cluster(),
     endpoints: ENDPOINTS,
     overrides: [],
+    config: { source: 'dnsquorum.yaml', loadedAt: 1_700_000_000_000, lastReload: null },
     hold: null,
     records: [],
     providers: [
@@ -138,6 +145,7 @@ function report(overrides: Partial<DaemonStatusReport> = {}): DaemonStatusReport
             lagMs: 42_500,
             consecutiveFailures: 3,
             lastReadAt: null,
+            lastSuccessAt: null,
             drift: { detected: 4, repaired: 1, current: ['www.example.com. CNAME', 'mail.example.com. MX'] },
           }),
         ],
@@ -154,6 +162,14 @@ async function scrape(metrics: Metrics): Promise<{ answer: ApiResponse; exp: Exp
 }
 
 const zp = { zone: 'example.com.', provider: 'r53' };
+
+function probe(endpointId: string, ok: boolean, latencyMs: number): ProbeResult {
+  return { endpointId, ok, at: NOW, latencyMs, detail: ok ? 'HTTP 200' : 'timeout after 2000ms' };
+}
+
+function override(id: string, zone: string): OverrideView {
+  return overrideView(NOW, { id, zone });
+}
 
 describe('Metrics', () => {
   it('is a GET /metrics route without auth, in the Prometheus text format', async () => {
@@ -343,6 +359,210 @@ describe('Metrics', () => {
     expect(valueOf(exp, 'dnsquorum_peer_messages_rejected_total', { reason: 'bad-signature' })).toBe(6);
   });
 
+  it('counts each probe by endpoint, region and result, and observes its duration in seconds', async () => {
+    const metrics = new Metrics(() => report(), { region: 'eu-west' });
+    metrics.probe(probe('api-primary-1', true, 12));
+    metrics.probe(probe('api-primary-1', true, 30));
+    metrics.probe(probe('api-primary-1', false, 2000));
+    metrics.probe(probe('web-1', true, 4));
+    const { exp } = await scrape(metrics);
+    const api = { endpoint: 'api-primary-1', region: 'eu-west' };
+    const web = { endpoint: 'web-1', region: 'eu-west' };
+    expect(valueOf(exp, 'dnsquorum_probe_results_total', { ...api, result: 'success' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_probe_results_total', { ...api, result: 'failure' })).toBe(1);
+    // Both results exist from the first probe on, so a failure rate reads 0 instead of nothing.
+    expect(valueOf(exp, 'dnsquorum_probe_results_total', { ...web, result: 'failure' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_bucket', { ...api, le: '0.025' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_bucket', { ...api, le: '0.05' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_bucket', { ...api, le: '1' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_bucket', { ...api, le: '2.5' })).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_sum', api)).toBeCloseTo(2.042, 10);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_count', web)).toBe(1);
+  });
+
+  it("labels probes with the status's region when none is configured, and drops an impossible latency", async () => {
+    let statusReads = 0;
+    const metrics = new Metrics(() => {
+      statusReads += 1;
+      return report({ region: 'ap-south' });
+    });
+    metrics.probe(probe('web-1', false, Number.NaN));
+    metrics.probe(probe('web-1', false, 5));
+    const { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_probe_results_total', { endpoint: 'web-1', region: 'ap-south', result: 'failure' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_probe_duration_seconds_count', { endpoint: 'web-1', region: 'ap-south' })).toBe(1);
+    // Read once for the region (then kept), once for the scrape.
+    expect(statusReads).toBe(2);
+  });
+
+  it('never throws a probe back at the scheduler when the status is not ready yet', async () => {
+    let ready = false;
+    const metrics = new Metrics(() => {
+      if (!ready) throw new ReferenceError('the daemon is still being built');
+      return report({ region: 'eu-west' });
+    });
+    expect(() => {
+      metrics.probe(probe('web-1', true, 5));
+    }).not.toThrow();
+    ready = true;
+    metrics.probe(probe('web-1', true, 5));
+    const { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_probe_results_total', { endpoint: 'web-1', region: 'unknown', result: 'success' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_probe_results_total', { endpoint: 'web-1', region: 'eu-west', result: 'success' })).toBe(1);
+  });
+
+  it('counts provider API calls by operation and outcome, times them, and counts throttles per provider from 0', async () => {
+    const metrics = new Metrics(() => report());
+    const call = (provider: string, operation: string, outcome: 'ok' | 'error' | 'throttled', durationMs: number): void => {
+      metrics.apiCalls.call({ provider, operation, outcome, durationMs });
+    };
+    call('r53', 'ListResourceRecordSets', 'ok', 40);
+    call('r53', 'ChangeResourceRecordSets', 'throttled', 8);
+    call('r53', 'ChangeResourceRecordSets', 'throttled', 9);
+    call('r53', 'ChangeResourceRecordSets', 'ok', 120);
+    call('ns1', 'GetZone', 'error', 20_000);
+    call('ns1', 'GetZone', 'ok', Number.POSITIVE_INFINITY);
+    const { exp } = await scrape(metrics);
+    const calls = (provider: string, operation: string, outcome: string): number | undefined => valueOf(exp, 'dnsquorum_provider_api_calls_total', { provider, operation, outcome });
+    expect(calls('r53', 'ListResourceRecordSets', 'ok')).toBe(1);
+    expect(calls('r53', 'ChangeResourceRecordSets', 'throttled')).toBe(2);
+    expect(calls('r53', 'ChangeResourceRecordSets', 'ok')).toBe(1);
+    expect(calls('r53', 'ChangeResourceRecordSets', 'error')).toBeUndefined();
+    expect(calls('ns1', 'GetZone', 'error')).toBe(1);
+    expect(calls('ns1', 'GetZone', 'ok')).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_provider_api_throttles_total', { provider: 'r53' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_provider_api_throttles_total', { provider: 'ns1' })).toBe(0);
+
+    const r53Change = { provider: 'r53', operation: 'ChangeResourceRecordSets' };
+    expect(valueOf(exp, 'dnsquorum_provider_api_call_duration_seconds_count', r53Change)).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_provider_api_call_duration_seconds_bucket', { ...r53Change, le: '0.01' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_provider_api_call_duration_seconds_sum', r53Change)).toBeCloseTo(0.137, 10);
+    // The call with an infinite duration is counted, not timed.
+    expect(valueOf(exp, 'dnsquorum_provider_api_call_duration_seconds_count', { provider: 'ns1', operation: 'GetZone' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_provider_api_call_duration_seconds_bucket', { provider: 'ns1', operation: 'GetZone', le: '20' })).toBe(1);
+  });
+
+  it('reads insufficient vantage per endpoint from the status', async () => {
+    const { exp } = await scrape(new Metrics(() => report()));
+    expect(valueOf(exp, 'dnsquorum_endpoint_insufficient_vantage', { endpoint: 'web-1' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_endpoint_insufficient_vantage', { endpoint: 'api-primary-1' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_endpoint_insufficient_vantage', { endpoint: 'api-secondary-1' })).toBe(0);
+  });
+
+  it('counts active overrides per zone, 0 for every zone a provider serves', async () => {
+    let current = report();
+    const metrics = new Metrics(() => current);
+    let { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_overrides_active', { zone: 'example.com.' })).toBe(0);
+
+    current = report({ overrides: [override('o-1', 'example.com.'), override('o-2', 'example.com.'), override('o-3', 'other.example.')] });
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_overrides_active', { zone: 'example.com.' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_overrides_active', { zone: 'other.example.' })).toBe(1);
+
+    current = report();
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_overrides_active', { zone: 'example.com.' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_overrides_active', { zone: 'other.example.' })).toBeUndefined();
+  });
+
+  it('reads when each provider last ended a pass in the desired state; absent until then', async () => {
+    const { lastSuccessAt, ...withoutIt } = providerZone('example.com.');
+    expect(lastSuccessAt).toBe(1_700_000_050_000);
+    const older = report({ providers: [{ provider: 'r53', type: 'route53', zones: [withoutIt] }] });
+    let current = report();
+    const metrics = new Metrics(() => current);
+    let { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_provider_last_sync_success_timestamp_seconds', zp)).toBe(1_700_000_050);
+    expect(valueOf(exp, 'dnsquorum_provider_last_sync_success_timestamp_seconds', { zone: 'example.com.', provider: 'ns1' })).toBeUndefined();
+    // A status from a daemon that does not report it yet.
+    current = older;
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_provider_last_sync_success_timestamp_seconds', zp)).toBeUndefined();
+  });
+
+  it('counts reloads by result from 0, and stamps the last successful load (the start is the first)', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const metrics = new Metrics(() => undefined, { clock });
+    let { exp } = await scrape(metrics);
+    for (const result of ['applied', 'unchanged', 'invalid', 'rejected']) expect(valueOf(exp, 'dnsquorum_config_reloads_total', { result })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_success_timestamp_seconds')).toBe(1_700_000_000);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_successful')).toBe(1);
+
+    clock.advance(60_000);
+    metrics.reload('invalid');
+    metrics.reload('invalid');
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_config_reloads_total', { result: 'invalid' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_success_timestamp_seconds')).toBe(1_700_000_000);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_successful')).toBe(0);
+
+    clock.advance(60_000);
+    metrics.reload('applied');
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_config_reloads_total', { result: 'applied' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_success_timestamp_seconds')).toBe(1_700_000_120);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_successful')).toBe(1);
+  });
+
+  it.each<[ReloadResult, number, number]>([
+    ['applied', 1, 1_700_000_001],
+    ['unchanged', 1, 1_700_000_001],
+    ['invalid', 0, 1_700_000_000],
+    ['rejected', 0, 1_700_000_000],
+  ])('a reload that ends %s leaves last_reload_successful %d and the success stamp at %d', async (result, successful, stamp) => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const metrics = new Metrics(() => undefined, { clock });
+    clock.advance(1000);
+    metrics.reload(result);
+    const { exp } = await scrape(metrics);
+    expect(valueOf(exp, 'dnsquorum_config_reloads_total', { result })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_successful')).toBe(successful);
+    expect(valueOf(exp, 'dnsquorum_config_last_reload_success_timestamp_seconds')).toBe(stamp);
+  });
+
+  it("follows the notification hub's counts per sink and result, and its queues", async () => {
+    let counts: NotificationSinkCounts[] = [
+      { sink: 'pager', sent: 2, failed: 0, dropped: 0, queued: 1 },
+      { sink: 'chat', sent: 5, failed: 1, dropped: 3, queued: 0 },
+    ];
+    let reads = 0;
+    const metrics = new Metrics(() => report(), {
+      notifications: () => {
+        reads += 1;
+        return counts;
+      },
+    });
+    let { exp } = await scrape(metrics);
+    expect(reads).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'pager', result: 'sent' })).toBe(2);
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'pager', result: 'failed' })).toBe(0);
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'chat', result: 'dropped' })).toBe(3);
+    expect(valueOf(exp, 'dnsquorum_notifications_queued', { sink: 'pager' })).toBe(1);
+
+    counts = [
+      { sink: 'pager', sent: 4, failed: 1, dropped: 0, queued: 0 },
+      { sink: 'chat', sent: 5, failed: 1, dropped: 3, queued: 0 },
+    ];
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'pager', result: 'sent' })).toBe(4);
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'pager', result: 'failed' })).toBe(1);
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'chat', result: 'sent' })).toBe(5);
+    expect(valueOf(exp, 'dnsquorum_notifications_queued', { sink: 'pager' })).toBe(0);
+
+    // A new hub (a reload) starts its counts over: the counters go on from where they were.
+    counts = [{ sink: 'pager', sent: 1, failed: 0, dropped: 0, queued: 0 }];
+    ({ exp } = await scrape(metrics));
+    expect(valueOf(exp, 'dnsquorum_notifications_total', { sink: 'pager', result: 'sent' })).toBe(5);
+    expect(valueOf(exp, 'dnsquorum_notifications_queued', { sink: 'chat' })).toBeUndefined();
+    expect(reads).toBe(3);
+  });
+
+  it('has no notification series without a hub', async () => {
+    const { exp } = await scrape(new Metrics(() => report()));
+    expect(exp.type.has('dnsquorum_notifications_total')).toBe(false);
+  });
+
   it('has no endpoint, peer or writer series before the daemon has a status', async () => {
     const { exp } = await scrape(new Metrics(() => undefined));
     expect(exp.samples.filter((s) => /^dnsquorum_(endpoint_|peer_|cluster_writer)/.test(s.name))).toEqual([]);
@@ -380,6 +600,12 @@ describe('Metrics', () => {
     ['dnsquorum_cluster_fresh_regions', 'gauge'],
     ['dnsquorum_peer_last_heard_age_seconds', 'gauge'],
     ['dnsquorum_peer_messages_rejected_total', 'counter'],
+    ['dnsquorum_endpoint_insufficient_vantage', 'gauge'],
+    ['dnsquorum_overrides_active', 'gauge'],
+    ['dnsquorum_provider_last_sync_success_timestamp_seconds', 'gauge'],
+    ['dnsquorum_config_reloads_total', 'counter'],
+    ['dnsquorum_config_last_reload_success_timestamp_seconds', 'gauge'],
+    ['dnsquorum_config_last_reload_successful', 'gauge'],
   ])('%s has TYPE %s and a HELP text', async (name, type) => {
     const { exp } = await scrape(new Metrics(() => report()));
     expect(exp.type.get(name)).toBe(type);

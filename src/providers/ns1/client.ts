@@ -1,9 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { fullJitterMs, sleep as realSleep } from '../../lib/backoff.js';
 import type { Sleep } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import type { ApiCallObserver, ApiCallOutcome } from '../provider.js';
 import { Ns1ApiError, kindOfStatus, messageOfBody } from './errors.js';
 import type { Ns1FailureKind } from './errors.js';
 import { nextLinkTarget, resolveNextPage } from './link.js';
@@ -135,6 +137,8 @@ export interface Ns1ClientOptions {
   readonly logger: Logger;
   /** Most pages one listing may take before it is taken for a loop (default 10,000). */
   readonly maxPages?: number;
+  /** Told about every request sent (metrics), under the provider's name. */
+  readonly apiCalls?: { readonly provider: string; readonly observer: ApiCallObserver };
 }
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -143,6 +147,16 @@ type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Route = 'zone' | 'record';
 
 const USER_AGENT = 'dnsquorum (ns1 provider)';
+
+/** NS1 names no operations; these name each (route, method), for metrics. */
+const OPERATIONS: Readonly<Record<Route, Readonly<Record<Method, string>>>> = {
+  zone: { GET: 'GetZone', PUT: 'CreateZone', POST: 'UpdateZone', DELETE: 'DeleteZone' },
+  record: { GET: 'GetRecord', PUT: 'CreateRecord', POST: 'UpdateRecord', DELETE: 'DeleteRecord' },
+};
+
+function operationOf(route: Route, method: Method): string {
+  return OPERATIONS[route][method];
+}
 
 const rdataSchema = z.array(z.union([z.string(), z.number()]));
 const optionalNumber = z.number().nullish();
@@ -201,6 +215,9 @@ export function bareName(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
+/** How one request went: answered (any status), or no answer in time, or no answer at all. */
+type SendOutcome = { kind: 'answer'; response: Response; text: string } | { kind: 'timeout' } | { kind: 'network'; error: unknown };
+
 interface Answered {
   readonly status: number;
   readonly body: unknown;
@@ -221,6 +238,7 @@ export class Ns1Client {
   private readonly random: () => number;
   private readonly logger: Logger;
   private readonly maxPages: number;
+  private readonly apiCalls: Ns1ClientOptions['apiCalls'];
   private readonly closing = new AbortController();
 
   constructor(options: Ns1ClientOptions) {
@@ -232,6 +250,7 @@ export class Ns1Client {
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
     this.maxPages = options.maxPages ?? 10_000;
+    this.apiCalls = options.apiCalls;
     this.pacer = new Ns1Pacer({ clock: options.clock, sleep: this.sleep });
   }
 
@@ -341,7 +360,9 @@ export class Ns1Client {
         this.logger.debug({ method, path, bucket, waitedMs: paced, ...this.pacer.state(bucket) }, 'paced by NS1 rate-limit headers');
       }
       this.stats.requests++;
+      const sentAt = performance.now();
       const outcome = await this.send(method, url, payload, signal);
+      this.report(operationOf(route, method), outcome, performance.now() - sentAt);
       if (outcome.kind === 'answer') {
         const { response, text } = outcome;
         this.pacer.observe(bucket, parseRateLimitHeaders(response.headers));
@@ -378,7 +399,7 @@ export class Ns1Client {
     url: URL,
     payload: string | undefined,
     signal: AbortSignal,
-  ): Promise<{ kind: 'answer'; response: Response; text: string } | { kind: 'timeout' } | { kind: 'network'; error: unknown }> {
+  ): Promise<SendOutcome> {
     const deadline = abortScope([signal], this.requestTimeoutMs);
     const headers: Record<string, string> = { 'X-NSONE-Key': this.apiKey, Accept: 'application/json', 'User-Agent': USER_AGENT };
     if (payload !== undefined) headers['Content-Type'] = 'application/json';
@@ -400,6 +421,14 @@ export class Ns1Client {
     } finally {
       deadline.dispose();
     }
+  }
+
+  /** Each request (every retry and page) is one event: 2xx ok, 429 throttled, anything else an error. */
+  private report(operation: string, outcome: SendOutcome, durationMs: number): void {
+    if (this.apiCalls === undefined) return;
+    const status = outcome.kind === 'answer' ? outcome.response.status : undefined;
+    const result: ApiCallOutcome = status === 429 ? 'throttled' : status !== undefined && status >= 200 && status < 300 ? 'ok' : 'error';
+    this.apiCalls.observer.call({ provider: this.apiCalls.provider, operation, outcome: result, durationMs });
   }
 
   private backoff(kind: 'throttled' | 'server' | 'network' | 'timeout', retryIndex: number, bucket: string): number {

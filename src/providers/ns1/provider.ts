@@ -7,7 +7,7 @@ import type { Sleep } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
 import { ProviderError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { DnsProvider, ProviderCapabilities } from '../provider.js';
+import type { ApiCallObserver, DnsProvider, ProviderCapabilities } from '../provider.js';
 import { valueFromNs1, valueFromShortAnswer, valueToNs1 } from './answers.js';
 import { DEFAULT_NS1_RETRY, Ns1Client, bareName } from './client.js';
 import type { Ns1CallStats, Ns1RecordSummary, Ns1RecordWrite, Ns1RetryPolicy, Ns1Zone } from './client.js';
@@ -24,6 +24,8 @@ export interface Ns1ProviderOptions {
   /** Source of backoff jitter (tests pass a seeded one). */
   readonly random?: () => number;
   readonly sleep?: Sleep;
+  /** Told about every request the client sends (metrics). */
+  readonly apiCalls?: ApiCallObserver;
 }
 
 /** One read of a zone. */
@@ -81,6 +83,7 @@ export class Ns1Provider implements DnsProvider {
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
       ...(options.random === undefined ? {} : { random: options.random }),
       logger: this.logger,
+      ...(options.apiCalls === undefined ? {} : { apiCalls: { provider: this.name, observer: options.apiCalls } }),
     });
   }
 

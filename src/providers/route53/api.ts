@@ -8,10 +8,12 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { ChangeInfo, HostedZone, ResourceRecordSet, RRType } from '@aws-sdk/client-route-53';
+import { performance } from 'node:perf_hooks';
 import { ProviderError, errorMessage } from '../../lib/errors.js';
+import type { ApiCallObserver } from '../provider.js';
 import type { WireChange } from './batches.js';
 import { decodeName } from './names.js';
-import { callWithRetries } from './retry.js';
+import { callWithRetries, classifyFailure } from './retry.js';
 import type { CallerOptions } from './retry.js';
 
 /**
@@ -110,6 +112,8 @@ export interface SdkRoute53ApiOptions {
   /** Route53 is global and signs with us-east-1; AWS_REGION overrides (e.g. for a partition). */
   readonly region: string;
   readonly caller: CallerOptions;
+  /** Told about every request the SDK sends (metrics). */
+  readonly apiCalls?: ApiCallObserver;
 }
 
 function bareId(id: string | undefined, prefix: 'hostedzone' | 'change'): string {
@@ -173,6 +177,7 @@ export class SdkRoute53Api implements Route53Api {
       maxAttempts: 1,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     });
+    if (options.apiCalls !== undefined) timeRequests(this.client, options.caller.provider, options.apiCalls);
   }
 
   private async call<T>(operation: string, signal: AbortSignal, run: (attemptSignal: AbortSignal) => Promise<T>): Promise<T> {
@@ -248,6 +253,31 @@ export class SdkRoute53Api implements Route53Api {
   close(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * Times every request the client sends, as a middleware right after signing (just before the
+ * HTTP round trip and the parsing of the answer), so each attempt is one event, whether our
+ * retries or (if they were ever switched on) the SDK's own made it. Route53's errors come out of
+ * the deserializer below it, so they are seen here with their names.
+ */
+function timeRequests(client: Route53Client, provider: string, observer: ApiCallObserver): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      // "ListResourceRecordSetsCommand" -> "ListResourceRecordSets": Route53's own action names.
+      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      const began = performance.now();
+      try {
+        const output = await next(args);
+        observer.call({ provider, operation, outcome: 'ok', durationMs: performance.now() - began });
+        return output;
+      } catch (err) {
+        observer.call({ provider, operation, outcome: classifyFailure(err) === 'throttled' ? 'throttled' : 'error', durationMs: performance.now() - began });
+        throw err;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'dnsquorumRequestTiming' },
+  );
 }
 
 interface SdkServiceError {

@@ -7,7 +7,7 @@ import type { Route53ProviderConfig } from '../../config/types.js';
 import type { Clock } from '../../lib/clock.js';
 import { ProviderError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { DnsProvider, ProviderCapabilities } from '../provider.js';
+import type { ApiCallObserver, DnsProvider, ProviderCapabilities } from '../provider.js';
 import { Route53ApiError, SdkRoute53Api } from './api.js';
 import type { ChangeStatus, ListedRecordSet, RecordSetCursor, Route53Api } from './api.js';
 import { ROUTE53_MAX_BATCH_VALUE_CHARS, batchChanges, packBatches } from './batches.js';
@@ -38,6 +38,8 @@ export interface Route53ProviderOptions {
   readonly sleep?: Sleep;
   /** Another implementation of the port instead of the AWS SDK (unit tests). */
   readonly api?: Route53Api;
+  /** Told about every request the SDK sends (metrics). */
+  readonly apiCalls?: ApiCallObserver;
 }
 
 /** How many times one batch is rebuilt from a fresh read after InvalidChangeBatch before giving up. */
@@ -123,6 +125,7 @@ export class Route53Provider implements DnsProvider {
       new SdkRoute53Api({
         region: env.AWS_REGION !== undefined && env.AWS_REGION !== '' ? env.AWS_REGION : 'us-east-1',
         ...(options.config.endpoint === undefined ? {} : { endpoint: options.config.endpoint }),
+        ...(options.apiCalls === undefined ? {} : { apiCalls: options.apiCalls }),
         caller: {
           provider: this.name,
           limiter: this.rateLimiter,
