@@ -45,6 +45,18 @@ describe('the standalone fake Route53 (npm run fake:route53)', () => {
     expect(started.stdout.join('').trim().split('\n')).toHaveLength(1);
   });
 
+  it('gives every zone the --delegation-set name servers, and serves the zone under them', async () => {
+    const set = ['ns-1.awsdns-01.org', 'ns-2.awsdns-02.net', 'ns-3.awsdns-03.com', 'ns-4.awsdns-04.co.uk'];
+    const started = startFakeProcess('route53', ['--delegation-set', set.join(',').toUpperCase(), '--zone', 'example.com', '--zone', 'example.org']);
+    const announced = await announcement<Announcement>(started);
+    for (const zone of announced.zones) expect(zone.nameservers).toEqual(set.map((h) => `${h}.`));
+    const [host = '', port = ''] = announced.dns.split(':');
+    const reply = await queryDns({ host, port: Number(port) }, 'example.org.', 'NS');
+    expect(answerValues(reply.packet, 'NS').sort()).toEqual([...set].sort());
+    started.child.kill('SIGTERM');
+    expect(await closed(started.child)).toBe(0);
+  });
+
   it('stops on SIGINT as well', async () => {
     const started = startFakeProcess('route53', []);
     await vi.waitFor(
@@ -63,6 +75,7 @@ describe('the standalone fake Route53 (npm run fake:route53)', () => {
     [['--change-delay', '5'], '--change-delay: duration needs a unit, e.g. 5s'],
     [['--host', 'localhost'], '--host: "localhost" is not an IP address'],
     [['--zone', 'a..example.com'], '--zone: a..example.com is not a valid domain name'],
+    [['--delegation-set', 'ns-1.awsdns-01.org,not a host'], '--delegation-set: "not a host" is not a host name'],
     [['--bogus'], "Unknown option '--bogus'"],
     [['stray'], 'stray'],
   ])('refuses %j with exit code 2 and a clear message', async (args, message) => {

@@ -388,7 +388,15 @@ describe('docker/compose.yaml', () => {
     const config = configs.values().next().value as ReplicaConfig;
     const ns1 = compose.services['fake-ns1'];
     const ns1Dns = `${ipv4Of(ns1) ?? '?'}:${optionValue(ns1?.command, '--dns-port') ?? '?'}`;
-    expect(Object.values(config.resolve ?? {})).toEqual(['dns1', 'dns2', 'dns3', 'dns4'].map(() => ns1Dns));
+    const r53 = compose.services['fake-route53'];
+    const r53Dns = `${ipv4Of(r53) ?? '?'}:${optionValue(r53?.command, '--dns-port') ?? '?'}`;
+    // Every name server of both fakes is mapped to the fake that serves it: Route53's fixed delegation set, NS1's four.
+    const delegation = (optionValue(r53?.command, '--delegation-set') ?? '').split(',');
+    expect(delegation).toHaveLength(4);
+    expect(config.resolve).toEqual({
+      ...Object.fromEntries(delegation.map((host) => [host, r53Dns])),
+      ...Object.fromEntries(['dns1', 'dns2', 'dns3', 'dns4'].map((n) => [`${n}.p01.nsone.net`, ns1Dns])),
+    });
     for (const [name, provider] of Object.entries(config.providers)) {
       const url = new URL(provider.endpoint ?? '');
       const fake = compose.services[url.hostname];

@@ -13,12 +13,14 @@ import { FakeRoute53 } from './server.js';
  * Exit codes: 0 stopped by a signal, 1 could not start, 2 bad arguments.
  */
 
-const USAGE = `usage: fake-route53 [--host 127.0.0.1] [--port N] [--dns-port M] [--change-delay DURATION] [--zone NAME ...]
+const USAGE = `usage: fake-route53 [--host 127.0.0.1] [--port N] [--dns-port M] [--change-delay DURATION] [--delegation-set NS,NS,...] [--zone NAME ...]
 
   --host          address for HTTP and DNS (default 127.0.0.1)
   --port          HTTP port of the Route53 API (default 0: any free port)
   --dns-port      UDP+TCP port serving every hosted zone (default 0: any free port)
   --change-delay  how long a change stays PENDING, e.g. 500ms or 2s (default 0s)
+  --delegation-set  name servers every zone gets (comma-separated host names), like a reusable
+                  delegation set; default: four at random per zone
   --zone          create this hosted zone at start; repeat for more
   --help          show this text
 
@@ -30,6 +32,7 @@ interface FakeRoute53CliOptions {
   readonly port: number;
   readonly dnsPort: number;
   readonly changeDelayMs: number;
+  readonly delegationSet?: readonly string[];
   readonly zones: readonly string[];
 }
 
@@ -47,6 +50,7 @@ function parseCliArgs(argv: readonly string[]): FakeRoute53CliOptions | 'help' {
         port: { type: 'string' },
         'dns-port': { type: 'string' },
         'change-delay': { type: 'string' },
+        'delegation-set': { type: 'string' },
         zone: { type: 'string', multiple: true },
         help: { type: 'boolean' },
       },
@@ -63,11 +67,17 @@ function parseCliArgs(argv: readonly string[]): FakeRoute53CliOptions | 'help' {
     if (!parsed.ok) throw new CliUsageError(`--change-delay: ${parsed.reason}`);
     changeDelayMs = parsed.ms;
   }
+  const delegationSet = values['delegation-set']?.split(',').map((h) => h.trim().toLowerCase().replace(/\.$/, ''));
+  if (delegationSet !== undefined) {
+    const bad = delegationSet.find((h) => !/^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/.test(h));
+    if (bad !== undefined) throw new CliUsageError(`--delegation-set: ${JSON.stringify(bad)} is not a host name`);
+  }
   return {
     host,
     port: portOption('--port', values.port),
     dnsPort: portOption('--dns-port', values['dns-port']),
     changeDelayMs,
+    ...(delegationSet === undefined ? {} : { delegationSet }),
     zones: values.zone ?? [],
   };
 }
@@ -79,7 +89,14 @@ runFakeCli(
     usage: USAGE,
     parse: parseCliArgs,
     start: (options, logger) =>
-      FakeRoute53.start({ host: options.host, port: options.port, dnsPort: options.dnsPort, changeDelayMs: options.changeDelayMs, logger }),
+      FakeRoute53.start({
+        host: options.host,
+        port: options.port,
+        dnsPort: options.dnsPort,
+        changeDelayMs: options.changeDelayMs,
+        ...(options.delegationSet === undefined ? {} : { delegationSet: options.delegationSet }),
+        logger,
+      }),
     createZone: (fake, zone) => {
       const { name, id, nameservers } = fake.createZone(zone);
       return { name, id, nameservers };

@@ -38,6 +38,11 @@ export interface FakeRoute53Options {
   dnsPort?: number;
   /** A change stays PENDING this long, then GetChange says INSYNC. Default 0 (INSYNC at once on the next GetChange). */
   changeDelayMs?: number;
+  /**
+   * Host names (no trailing dot) every zone gets as its name servers, like a reusable delegation
+   * set, so a config can name them in `resolve:` before the fake starts. Default: four at random per zone.
+   */
+  delegationSet?: readonly string[];
   faults?: Partial<FakeRoute53Faults>;
   /** Seeded randomness for fault decisions, so tests are repeatable. Default Math.random. */
   random?: () => number;
@@ -102,7 +107,7 @@ export class FakeRoute53 {
     const logger = options.logger ?? silentLogger();
     const changeDelayMs = options.changeDelayMs ?? 0;
     if (!Number.isFinite(changeDelayMs) || changeDelayMs < 0) throw new RangeError(`changeDelayMs must be at least 0, not ${changeDelayMs}`);
-    const state = new Route53State(clock, changeDelayMs);
+    const state = new Route53State(clock, changeDelayMs, options.delegationSet);
     const faults = new FaultInjector(clock, options.random ?? Math.random);
     if (options.faults !== undefined) faults.set(options.faults);
 

@@ -74,6 +74,11 @@ export class Route53State {
     private readonly clock: Clock,
     /** How long a change stays PENDING. */
     public changeDelayMs: number,
+    /**
+     * Name servers every new zone gets, like a Route53 reusable delegation set; unset: four at
+     * random per zone, as Route53 assigns them.
+     */
+    private readonly delegation?: readonly string[],
   ) {}
 
   /** Creates a zone with Route53's apex SOA and NS. `name` is as a client sends it. */
@@ -84,7 +89,7 @@ export class Route53State {
     }
     let id = randomId('Z');
     while (this.zones.has(id)) id = randomId('Z');
-    const nameservers = delegationSet();
+    const nameservers = this.delegation === undefined ? delegationSet() : [...this.delegation];
     const soa: FakeRecordSet = { name, type: 'SOA', ttl: SOA_TTL, values: [`${nameservers[0] ?? ''}. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400`] };
     const ns: FakeRecordSet = { name, type: 'NS', ttl: NS_TTL, values: nameservers.map((host) => `${host}.`) };
     const zone: HostedZone = {
