@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    reporters: ['default', './test/summary-reporter.ts'],
+    reporters: ['default', './test/faults/fault-reporter.ts', './test/summary-reporter.ts'],
     // Tests open real sockets and spawn real daemons; give them room on a 2-core machine.
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -102,3 +102,34 @@ export function expandTree(node: ConfigNode, env: NodeJS.ProcessEnv, problems: P
       };
   }
 }
+
+/** Shorter values are left in messages: no secret is that short, and numbers such as ports would garble them. */
+const MIN_HIDDEN_LENGTH = 6;
+
+/**
+ * Replaces, in problem messages, every value a ${VAR} reference in the tree took from the
+ * environment with the reference itself. Any variable may hold a secret, and a secret's reference
+ * written into the wrong field (api.listen: ${DNSQUORUM_API_TOKEN}) must not print the secret in
+ * the error about that field; the reference says just as well which value is wrong.
+ */
+export function hideEnvironmentValues(problems: readonly Problem[], node: ConfigNode | undefined, env: NodeJS.ProcessEnv): Problem[] {
+  const hidden = new Map<string, string>();
+  const visit = (n: ConfigNode): void => {
+    if (n.kind === 'seq') n.items.forEach(visit);
+    else if (n.kind === 'map') n.entries.forEach((e) => { visit(e.value); });
+    else if (typeof n.value === 'string' && hasReference(n.value)) {
+      const result = expandReferences(n.value, env);
+      for (const { name } of result.ok ? result.references : []) {
+        const value = env[name];
+        if (value === undefined || value.length < MIN_HIDDEN_LENGTH) continue;
+        // As it is, and as a message quoting it with JSON.stringify would escape it.
+        hidden.set(value, `\${${name}}`);
+        hidden.set(JSON.stringify(value).slice(1, -1), `\${${name}}`);
+      }
+    }
+  };
+  if (node !== undefined) visit(node);
+  if (hidden.size === 0) return [...problems];
+  const longestFirst = [...hidden].sort(([a], [b]) => b.length - a.length);
+  return problems.map((p) => ({ ...p, message: longestFirst.reduce((message, [value, reference]) => message.replaceAll(value, reference), p.message) }));
+}

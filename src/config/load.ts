@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, DnsQuorumError } from '../lib/errors.js';
 import type { ConfigIssue } from '../lib/errors.js';
-import { expandTree } from './env.js';
+import { expandTree, hideEnvironmentValues } from './env.js';
 import { deepFreeze } from './freeze.js';
 import { FILE_START, parseYaml } from './positions.js';
 import type { Problem } from './positions.js';
@@ -48,7 +48,7 @@ export function parseConfigText(
   const reporter = new Reporter();
   const config = readConfig(readersFor(reporter), root, { source, baseDir, env, secrets: { baseDir, readSecretFile } });
   const problems = [...expansionProblems, ...reporter.problems];
-  if (problems.length > 0) throw new ConfigError(toIssues(file, problems));
+  if (problems.length > 0) throw new ConfigError(toIssues(file, hideEnvironmentValues(problems, parsed.root, env)));
   if (config === undefined) {
     throw new DnsQuorumError('DQ_INTERNAL', `${file}: the configuration was refused without a reason being recorded`);
   }

@@ -71,6 +71,9 @@ const START: Position = { line: 1, col: 1 };
 /** The yaml package appends a source excerpt to its messages; the position already says where. */
 function yamlMessage(code: string, message: string, text: string, offset: number): string {
   if (code === 'MULTIPLE_DOCS') return 'the file holds several YAML documents (---); dnsquorum reads exactly one';
+  // The yaml package reads nested collections recursively and reports the engine's "Maximum call
+  // stack size exceeded" when they nest deeper than its stack allows.
+  if (code === 'RESOURCE_EXHAUSTION') return 'YAML syntax: lists or mappings are nested too deeply here to be read';
   // The excerpt and quoted tokens are dropped: the position says where, and a quoted token could
   // be a secret someone pasted into the file.
   const cut = message.search(/ at line \d+, column \d+|: ".*"$/);

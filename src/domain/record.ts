@@ -69,7 +69,9 @@ function canonicalIpv6(value: string): string {
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
   const missing = 8 - headGroups.length - tailGroups.length;
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(missing).fill('0'), ...tailGroups];
+  // More than eight groups (data read from a provider, not checked like the config) cannot be
+  // compressed back; Array(-n) would throw a RangeError, so such a value just stays malformed.
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(Math.max(0, missing)).fill('0'), ...tailGroups];
   const short = groups.map((g) => g.replace(/^0+(?=.)/, ''));
   // RFC 5952: compress the longest run (of two or more) of zero groups, the first if tied.
   let bestStart = -1;

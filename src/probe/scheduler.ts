@@ -19,6 +19,12 @@ export interface ProbeSchedulerOptions {
   readonly onResult: (result: ProbeResult) => void;
   /** [0, 1); Math.random by default. */
   readonly random?: () => number;
+  /**
+   * Told as each probe starts, with the clock time it was due and the time it started (later when
+   * it waited for a free slot or the event loop was busy): benches measure lateness with it.
+   * Must not throw.
+   */
+  readonly onStart?: (endpointId: EndpointId, scheduledAt: number, startedAt: number) => void;
 }
 
 /** Running totals since construction, plus two gauges, for metrics and status. */
@@ -38,12 +44,23 @@ export interface ProbeCounters {
 
 /** Later probes land within ±10% of the interval, so targets that start together drift apart. */
 const INTERVAL_JITTER = 0.1;
+/**
+ * Due times are rounded to this grid (for short intervals, to a finer one within the jitter),
+ * so that probes due within the same few milliseconds start on one timer wake-up: at thousands
+ * of probes a second, waking the event loop for every millisecond costs more CPU than the
+ * scheduling itself.
+ */
+const TIMER_GRID_MS = 10;
 /** setTimeout turns longer delays into 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 interface Slot {
   readonly target: ProbeTarget;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Clock time the timer is due. */
+  timerDueAt: number;
+  /** Clock time the probe waiting for a slot (or starting now) was due. */
+  probeDueAt: number;
   state: 'idle' | 'waiting' | 'probing';
   probe: AbortController | undefined;
   removed: boolean;
@@ -61,6 +78,7 @@ export class ProbeScheduler {
   private readonly maxConcurrent: number;
   private readonly onResult: (result: ProbeResult) => void;
   private readonly random: () => number;
+  private readonly onStart: ((endpointId: EndpointId, scheduledAt: number, startedAt: number) => void) | undefined;
   private readonly slots = new Map<EndpointId, Slot>();
   private readonly waiting: Slot[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -78,6 +96,7 @@ export class ProbeScheduler {
     this.maxConcurrent = options.maxConcurrent;
     this.onResult = options.onResult;
     this.random = options.random ?? Math.random;
+    this.onStart = options.onStart;
   }
 
   get counters(): ProbeCounters {
@@ -101,7 +120,7 @@ export class ProbeScheduler {
     }
     for (const target of next.values()) {
       if (this.slots.has(target.endpointId)) continue;
-      const slot: Slot = { target, timer: undefined, state: 'idle', probe: undefined, removed: false };
+      const slot: Slot = { target, timer: undefined, timerDueAt: 0, probeDueAt: 0, state: 'idle', probe: undefined, removed: false };
       this.slots.set(target.endpointId, slot);
       if (this.stopping !== undefined) this.scheduleFirst(slot);
     }
@@ -142,17 +161,28 @@ export class ProbeScheduler {
   }
 
   private schedule(slot: Slot, delayMs: number): void {
-    slot.timer = setTimeout(() => {
-      this.due(slot);
-    }, Math.max(1, Math.round(delayMs)));
+    const now = this.clock.now();
+    const grid = Math.min(TIMER_GRID_MS, Math.max(1, Math.floor(slot.target.check.intervalMs * INTERVAL_JITTER)));
+    const dueAt = Math.max(now + 1, Math.round((now + delayMs) / grid) * grid);
+    slot.timerDueAt = dueAt;
+    slot.timer = setTimeout(
+      () => {
+        this.due(slot);
+      },
+      Math.min(MAX_TIMER_MS, dueAt - now),
+    );
   }
 
   private due(slot: Slot): void {
     const { intervalMs } = slot.target.check;
+    const dueAt = slot.timerDueAt;
     this.schedule(slot, intervalMs * (1 + (2 * this.random() - 1) * INTERVAL_JITTER));
     if (slot.state !== 'idle') {
       this.counts.skippedInFlight++;
-    } else if (this.inFlight.size < this.maxConcurrent) {
+      return;
+    }
+    slot.probeDueAt = dueAt;
+    if (this.inFlight.size < this.maxConcurrent) {
       this.start(slot);
     } else {
       slot.state = 'waiting';
@@ -165,6 +195,7 @@ export class ProbeScheduler {
     slot.state = 'probing';
     slot.probe = controller;
     this.counts.started++;
+    this.onStart?.(slot.target.endpointId, slot.probeDueAt, this.clock.now());
     const settled: Promise<void> = this.probeSafely(slot.target, controller.signal).then((result) => {
       this.inFlight.delete(settled);
       slot.probe = undefined;

@@ -6,7 +6,7 @@ import type { ZoneSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { desiredZone } from '../plan/desired.js';
-import type { DesiredZone, RecordDecision } from '../plan/desired.js';
+import type { DecisionCause, DesiredZone, RecordDecision } from '../plan/desired.js';
 import type { RecordStatus } from './status.js';
 
 /** The desired state of one zone, as decided at one moment; every provider of the zone converges to it. */
@@ -16,6 +16,14 @@ export interface ZoneTarget {
   readonly version: number;
   readonly decidedAt: number;
   readonly desired: DesiredZone;
+  /**
+   * Failover records whose target only keeps what the first provider read served: health has
+   * decided nothing about them since this decider started (it is paused, or not known yet). The
+   * providers may disagree (a pass cut short by a crash); each one keeps what it holds, since
+   * writing one provider's copy to the others would move traffic on no data and, once health
+   * decides, back again. A provider without the record gets `desired`'s copy.
+   */
+  readonly keptAsHeld: ReadonlySet<RecordKey>;
 }
 
 export interface ZoneDeciderOptions {
@@ -46,6 +54,8 @@ interface ZoneMemory {
   target: ZoneTarget | undefined;
   /** What each failover record serves: seeded from the first provider read, then our own decisions. */
   readonly served: Map<RecordKey, readonly string[]>;
+  /** Records whose `served` is still the seed: no decision by health or override since. */
+  readonly seeded: Set<RecordKey>;
   /** When each failover record's values last changed. */
   readonly since: Map<RecordKey, number>;
   /** What each provider held when last read, for seeding `served` before the first decision. */
@@ -69,7 +79,7 @@ export class ZoneDecider {
 
   constructor(private readonly options: ZoneDeciderOptions) {
     for (const zone of options.zones) {
-      this.memory.set(zone.name, { target: undefined, served: new Map(), since: new Map(), listings: new Map(), nameservers: new Map(), fingerprint: '', version: 0 });
+      this.memory.set(zone.name, { target: undefined, served: new Map(), seeded: new Set(), since: new Map(), listings: new Map(), nameservers: new Map(), fingerprint: '', version: 0 });
     }
   }
 
@@ -126,6 +136,7 @@ export class ZoneDecider {
     for (const memory of this.memory.values()) {
       memory.target = undefined;
       memory.served.clear();
+      memory.seeded.clear();
       memory.since.clear();
       memory.listings.clear();
       memory.fingerprint = '';
@@ -164,17 +175,21 @@ export class ZoneDecider {
       healthPaused: this.options.healthPaused(),
       now,
     });
+    for (const d of desired.decisions) if (!KEEP_CAUSES.has(d.cause)) memory.seeded.delete(d.key);
+    const keptAsHeld = new Set(
+      desired.decisions.filter((d) => memory.seeded.has(d.key) && KEEP_CAUSES.has(d.cause) && sameValues(d.values, memory.served.get(d.key))).map((d) => d.key),
+    );
     for (const d of desired.decisions) this.remember(zone, memory, d, now);
 
-    const fingerprint = fingerprintOf(desired);
+    const fingerprint = fingerprintOf(desired, keptAsHeld);
     if (memory.target !== undefined && fingerprint === memory.fingerprint) {
       // Same records; keep the version but refresh the reasons shown in status.
-      memory.target = { ...memory.target, desired };
+      memory.target = { ...memory.target, desired, keptAsHeld };
       return false;
     }
     memory.fingerprint = fingerprint;
     memory.version += 1;
-    memory.target = { zone, version: memory.version, decidedAt: now, desired };
+    memory.target = { zone, version: memory.version, decidedAt: now, desired, keptAsHeld };
     this.options.onNewTarget?.(zone.name);
     return true;
   }
@@ -215,9 +230,21 @@ function seedServed(zone: ZoneSpec, memory: ZoneMemory): void {
   for (const provider of zone.providers) {
     for (const rs of memory.listings.get(provider) ?? []) {
       const key = keyOf(rs);
-      if (failoverKeys.has(key) && !memory.served.has(key)) memory.served.set(key, rs.values);
+      if (failoverKeys.has(key) && !memory.served.has(key)) {
+        memory.served.set(key, rs.values);
+        memory.seeded.add(key);
+      }
     }
   }
+}
+
+/** Decisions that keep what is served because health decides nothing (paused, or not known). */
+const KEEP_CAUSES: ReadonlySet<DecisionCause> = new Set<DecisionCause>(['health-paused', 'unknown-health']);
+
+function sameValues(a: readonly string[] | null, b: readonly string[] | undefined): boolean {
+  if (a === null || b === undefined || a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((v, i) => v === sortedB[i]);
 }
 
 /**
@@ -232,6 +259,7 @@ function unionOf(zone: ZoneSpec, memory: ZoneMemory): string[] | undefined {
   return [...new Set(sets.flatMap((s) => s ?? []))];
 }
 
-function fingerprintOf(desired: DesiredZone): string {
-  return JSON.stringify([desired.records.map((rs) => [rs.name, rs.type, rs.ttl, rs.values]), [...desired.managed].sort()]);
+/** Records kept as held are part of it: a provider holding other values is written once one leaves the set. */
+function fingerprintOf(desired: DesiredZone, keptAsHeld: ReadonlySet<RecordKey>): string {
+  return JSON.stringify([desired.records.map((rs) => [rs.name, rs.type, rs.ttl, rs.values]), [...desired.managed].sort(), [...keptAsHeld].sort()]);
 }

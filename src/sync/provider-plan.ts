@@ -1,5 +1,6 @@
 import type { ChangeSet } from '../domain/change-set.js';
-import type { RecordSet } from '../domain/record.js';
+import { keyOf } from '../domain/record.js';
+import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import { ProviderError } from '../lib/errors.js';
 import type { DesiredZone } from '../plan/desired.js';
@@ -20,6 +21,20 @@ export interface ProviderPlan {
 /** The changes one provider needs to serve `desired`; shared by `sync` and the daemon. */
 export function planProvider(zone: ZoneSpec, desired: DesiredZone, current: readonly RecordSet[]): ProviderPlan {
   return diffRecords(desired.records, current, { zone: zone.name, managed: desired.managed, unmanaged: zone.unmanaged });
+}
+
+/**
+ * `desired` as one provider should hold it: a record in `keptAsHeld` keeps the values this
+ * provider serves (see ZoneTarget.keptAsHeld); a provider without it gets `desired`'s copy.
+ */
+export function desiredAt(desired: DesiredZone, keptAsHeld: ReadonlySet<RecordKey>, current: readonly RecordSet[]): DesiredZone {
+  if (keptAsHeld.size === 0) return desired;
+  const held = new Map(current.map((rs) => [keyOf(rs), rs]));
+  const records = desired.records.map((rs) => {
+    const here = keptAsHeld.has(keyOf(rs)) ? held.get(keyOf(rs)) : undefined;
+    return here === undefined ? rs : { ...rs, values: here.values };
+  });
+  return { ...desired, records };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { DnsProvider } from '../providers/provider.js';
 import type { Expectation } from '../verify/compare.js';
 import type { ServerVerification } from '../verify/verify.js';
 import type { ZoneDecider, ZoneTarget } from './decider.js';
-import { createIfMissing, planProvider, readZone, unsafeChanges } from './provider-plan.js';
+import { createIfMissing, desiredAt, planProvider, readZone, unsafeChanges } from './provider-plan.js';
 import type { ProviderStatus, ProviderZoneState, ProviderZoneStatus, StatusError, SyncObserver, WriteEvent } from './status.js';
 
 /** Asks each of `hosts` the questions; one result per host, in order. */
@@ -227,9 +227,10 @@ export class ProviderSyncer {
     state.needsRead = false;
     const nameservers = zone.nameservers === 'sync' ? await provider.nameservers(zone.name, signal) : undefined;
     const target = this.options.decider.observe(zone, provider.name, current, nameservers);
+    const desired = desiredAt(target.desired, target.keptAsHeld, current);
 
-    const { changes } = planProvider(zone, target.desired, current);
-    const split = splitDrift(changes, target.desired.records, state.converged?.records);
+    const { changes } = planProvider(zone, desired, current);
+    const split = splitDrift(changes, desired.records, state.converged?.records);
     observer.check({ zone: zone.name, provider: provider.name, via: 'api', differs: changeCount(changes) > 0 });
     const drifted = changedRecordNames(split.drift);
     this.noteDrift(state, split.drift, drifted);
@@ -237,12 +238,12 @@ export class ProviderSyncer {
     const toApply = repair ? changes : split.intended;
 
     if (changeCount(toApply) === 0) {
-      this.converge(state, target, repair ? [] : drifted);
+      this.converge(state, target.version, desired, repair ? [] : drifted);
       return state.driftCurrent.length > 0 ? 'drift-reported' : 'in-sync';
     }
     state.behindSince ??= clock.now();
 
-    const blocking = unsafeChanges(zone, target.desired, toApply, current, false);
+    const blocking = unsafeChanges(zone, desired, toApply, current, false);
     if (blocking.length > 0) {
       const message = `changes refused: ${blocking.map((v) => v.message).join('; ')}`;
       if (state.lastError?.message !== message) this.log.error({ zone: zone.name, violations: blocking }, `${provider.name}, ${zone.name}: ${message}`);
@@ -269,7 +270,7 @@ export class ProviderSyncer {
       state.driftRepaired += drifted.length;
       observer.drift({ zone: zone.name, provider: provider.name, records: drifted.length, repaired: true });
     }
-    this.converge(state, target, repair ? [] : drifted);
+    this.converge(state, target.version, desired, repair ? [] : drifted);
     this.watchVisibility(state, toApply, writeAt);
     return 'applied';
   }
@@ -288,7 +289,9 @@ export class ProviderSyncer {
   private async differsOverDns(state: ZoneState, target: ZoneTarget, signal: AbortSignal): Promise<boolean> {
     const hosts = await this.options.provider.nameservers(state.zone.name, signal);
     if (hosts.length === 0) return true;
-    const expectations = this.options.expectations(state.zone, target.desired).filter((e) => !state.driftCurrentKeys.has(recordKey(e.name, e.type)));
+    // What this provider was brought to: the target, but records kept as held as it holds them.
+    const broughtTo = { ...target.desired, records: [...(state.converged?.records.values() ?? target.desired.records)] };
+    const expectations = this.options.expectations(state.zone, broughtTo).filter((e) => !state.driftCurrentKeys.has(recordKey(e.name, e.type)));
     const servers = await this.options.askServers(hosts, expectations, signal);
     const differing = servers.filter((s) => s.differences.length > 0);
     for (const s of differing) {
@@ -316,8 +319,9 @@ export class ProviderSyncer {
     if (!repair) this.options.observer.drift({ zone, provider: provider.name, records: fresh.length, repaired: false });
   }
 
-  private converge(state: ZoneState, target: ZoneTarget, driftLeft: readonly string[]): void {
-    state.converged = { version: target.version, records: new Map(target.desired.records.map((rs) => [keyOf(rs), rs])) };
+  /** `desired` is the target as this provider holds it (desiredAt). */
+  private converge(state: ZoneState, version: number, desired: DesiredZone, driftLeft: readonly string[]): void {
+    state.converged = { version, records: new Map(desired.records.map((rs) => [keyOf(rs), rs])) };
     state.driftCurrent = driftLeft;
     // changedRecordNames gives "name type", which is exactly a RecordKey.
     state.driftCurrentKeys = new Set(driftLeft);

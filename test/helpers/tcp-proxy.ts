@@ -45,7 +45,11 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\S+) HTTP\/1\.[01]\r\n/g;
+/**
+ * Not anchored to a line start: on a keep-alive connection the next request line follows the
+ * previous request's body directly (a JSON or XML body ends without CRLF).
+ */
+const REQUEST_LINE = /(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\S+) HTTP\/1\.[01]\r\n/g;
 /** Only the tail of what a connection sent is kept for finding request lines split across chunks. */
 const SCAN_TAIL = 4096;
 
@@ -87,8 +91,8 @@ export async function startTcpProxy(initialTarget?: ProxyTarget): Promise<TcpPro
         requests.push({ method: match[1] ?? '', path: match[2] ?? '', at: Date.now() });
         consumed = match.index + match[0].length;
       }
-      // Keep the line break ending the last request line found (so none is counted twice) and a bounded tail.
-      if (consumed >= 2) scanned = scanned.slice(consumed - 2);
+      // Drop what was scanned up to the end of the last request line found (so none is counted twice); keep a bounded tail.
+      if (consumed >= 0) scanned = scanned.slice(consumed);
       if (scanned.length > SCAN_TAIL) scanned = scanned.slice(-SCAN_TAIL);
     });
     client.pipe(upstream);

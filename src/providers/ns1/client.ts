@@ -160,11 +160,13 @@ function operationOf(route: Route, method: Method): string {
 
 const rdataSchema = z.array(z.union([z.string(), z.number()]));
 const optionalNumber = z.number().nullish();
+/** A TTL as DNS carries it (RFC 2181 8: 0 to 2^31 - 1 seconds); anything else is not NS1's answer. */
+const optionalTtl = z.number().int().min(0).max(2_147_483_647).nullish();
 
 const summarySchema = z.object({
   domain: z.string(),
   type: z.string(),
-  ttl: optionalNumber,
+  ttl: optionalTtl,
   short_answers: rdataSchema.nullish(),
   tier: optionalNumber,
   link: z.string().nullish(),
@@ -172,8 +174,8 @@ const summarySchema = z.object({
 
 const zoneSchema = z.object({
   zone: z.string(),
-  ttl: optionalNumber,
-  nx_ttl: optionalNumber,
+  ttl: optionalTtl,
+  nx_ttl: optionalTtl,
   refresh: optionalNumber,
   retry: optionalNumber,
   expiry: optionalNumber,
@@ -190,7 +192,7 @@ const recordSchema = z.object({
   zone: z.string(),
   domain: z.string(),
   type: z.string(),
-  ttl: optionalNumber,
+  ttl: optionalTtl,
   answers: z.array(z.object({ answer: rdataSchema, meta: z.record(z.string(), z.unknown()).nullish() })).nullish(),
   filters: z.array(z.unknown()).nullish(),
   link: z.string().nullish(),
@@ -214,6 +216,9 @@ function summaryOf(wire: SummaryWire): Ns1RecordSummary {
 export function bareName(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
+
+/** Whether a write that went unanswered was applied all the same (NS1 holds what it sent). */
+export type Landed = (signal: AbortSignal) => Promise<boolean>;
 
 /** How one request went: answered (any status), or no answer in time, or no answer at all. */
 type SendOutcome = { kind: 'answer'; response: Response; text: string } | { kind: 'timeout' } | { kind: 'network'; error: unknown };
@@ -260,6 +265,15 @@ export class Ns1Client {
     const path = `zones/${encodeURIComponent(bareName(zone))}${withRecords ? '' : '?records=false'}`;
     const first = await this.call('GET', 'zone', path, undefined, signal);
     const parsed = this.parse(zoneSchema, first, 'GET', path);
+    // NS1 always lists a zone's name servers, and its records when asked for them: an answer
+    // without them would pass for a zone with none (whose apex NS then loses NS1's servers, or
+    // whose records all look missing).
+    if (parsed.dns_servers === undefined || parsed.dns_servers === null || parsed.dns_servers.length === 0) {
+      throw this.malformed('GET', path, first.attempts, 'the answer is not what NS1 sends: the zone has no dns_servers');
+    }
+    if (withRecords && (parsed.records === undefined || parsed.records === null)) {
+      throw this.malformed('GET', path, first.attempts, 'the answer is not what NS1 sends: the zone has no records list');
+    }
     const records = (parsed.records ?? []).map(summaryOf);
     let page = first;
     const seen = new Set<string>([page.url.href]);
@@ -299,13 +313,18 @@ export class Ns1Client {
   /** GET zones/{zone}/{domain}/{type}: one record in full (answers with metadata, filters). */
   async getRecord(zone: string, domain: string, type: string, signal: AbortSignal): Promise<Ns1Record> {
     const path = recordPath(zone, domain, type);
-    const parsed = this.parse(recordSchema, await this.call('GET', 'record', path, undefined, signal), 'GET', path);
+    const answered = await this.call('GET', 'record', path, undefined, signal);
+    const parsed = this.parse(recordSchema, answered, 'GET', path);
+    // NS1 always lists a record's answers (empty for a linked record): without them, it would read as a record serving nothing.
+    if (parsed.answers === undefined || parsed.answers === null) {
+      throw this.malformed('GET', path, answered.attempts, 'the answer is not what NS1 sends: the record has no answers list');
+    }
     return {
       zone: parsed.zone,
       domain: parsed.domain,
       type: parsed.type,
       ttl: parsed.ttl ?? undefined,
-      answers: (parsed.answers ?? []).map((a) => (a.meta === undefined || a.meta === null ? { answer: a.answer } : { answer: a.answer, meta: a.meta })),
+      answers: parsed.answers.map((a) => (a.meta === undefined || a.meta === null ? { answer: a.answer } : { answer: a.answer, meta: a.meta })),
       filters: parsed.filters ?? [],
       link: parsed.link ?? null,
       tier: parsed.tier ?? 1,
@@ -317,9 +336,14 @@ export class Ns1Client {
     await this.call('PUT', 'record', recordPath(record.zone, record.domain, record.type), writeBody(record), signal);
   }
 
-  /** POST: replaces the record's TTL and answers; kind "record-not-found" when it is gone. */
-  async updateRecord(record: Ns1RecordWrite, signal: AbortSignal): Promise<void> {
-    await this.call('POST', 'record', recordPath(record.zone, record.domain, record.type), writeBody(record), signal);
+  /**
+   * POST: replaces the record's TTL and answers; kind "record-not-found" when it is gone. With
+   * `landed`, a POST that went unanswered (the connection broke, or no answer in time) is not sent
+   * again before `landed` says NS1 does not hold it yet: NS1 may have applied it, and a second
+   * POST would write the record twice. `landed` saying yes ends the call as done.
+   */
+  async updateRecord(record: Ns1RecordWrite, signal: AbortSignal, options: { landed?: Landed } = {}): Promise<void> {
+    await this.call('POST', 'record', recordPath(record.zone, record.domain, record.type), writeBody(record), signal, options.landed);
   }
 
   /** DELETE: removes the record and its answers; kind "record-not-found" when it is gone. */
@@ -334,22 +358,22 @@ export class Ns1Client {
 
   // ---- requests ----
 
-  private call(method: Method, route: Route, path: string, body: unknown, signal: AbortSignal): Promise<Answered> {
-    return this.callUrl(method, route, new URL(path, this.endpoint), path.replace(/\?.*$/, ''), body, signal);
+  private call(method: Method, route: Route, path: string, body: unknown, signal: AbortSignal, landed?: Landed): Promise<Answered> {
+    return this.callUrl(method, route, new URL(path, this.endpoint), path.replace(/\?.*$/, ''), body, signal, landed);
   }
 
-  private async callUrl(method: Method, route: Route, url: URL, path: string, body: unknown, callerSignal: AbortSignal): Promise<Answered> {
+  private async callUrl(method: Method, route: Route, url: URL, path: string, body: unknown, callerSignal: AbortSignal, landed?: Landed): Promise<Answered> {
     this.stats.calls++;
     // The caller's signal, or close(): either ends waits and requests at once.
     const scope = abortScope([callerSignal, this.closing.signal]);
     try {
-      return await this.attempts(method, route, url, path, body, scope.signal);
+      return await this.attempts(method, route, url, path, body, scope.signal, landed);
     } finally {
       scope.dispose();
     }
   }
 
-  private async attempts(method: Method, route: Route, url: URL, path: string, body: unknown, signal: AbortSignal): Promise<Answered> {
+  private async attempts(method: Method, route: Route, url: URL, path: string, body: unknown, signal: AbortSignal, landed?: Landed): Promise<Answered> {
     const bucket = `${route} ${method}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 1; ; attempt++) {
@@ -387,6 +411,11 @@ export class Ns1Client {
       const reason = outcome.kind === 'timeout' ? `no answer within ${this.requestTimeoutMs} ms` : `connection failed: ${this.scrub(describeNetworkError(outcome.error))}`;
       if (attempt > this.retry.maxRetries) {
         throw new Ns1ApiError({ kind: outcome.kind, method, path, attempts: attempt }, reason, { cause: outcome.kind === 'network' ? outcome.error : undefined });
+      }
+      if (landed !== undefined && (await landed(signal))) {
+        this.logger.debug({ method, path, attempt, reason }, 'NS1 request went unanswered, but NS1 holds what it sent; not sending it again');
+        // What NS1 holds is what the lost answer would have confirmed.
+        return { status: 200, body: {}, headers: new Headers(), url, attempts: attempt };
       }
       const delayMs = this.backoff(outcome.kind, attempt - 1, bucket);
       this.retrying(method, path, attempt, reason, delayMs);

@@ -328,7 +328,7 @@ export class Ns1Provider implements DnsProvider {
         return;
       case 'update':
         try {
-          await this.client.updateRecord(ns1Record(apex, record), signal);
+          await this.client.updateRecord(ns1Record(apex, record), signal, { landed: (s) => this.holdsAlready(apex, record, s) });
         } catch (err) {
           if (err instanceof Ns1ApiError && err.kind === 'record-not-found') {
             throw new ProviderError('DQ_PROVIDER_CONFLICT', this.name, `${keyOf(record)} was deleted at NS1 while dnsquorum updated it`, { cause: err });
@@ -345,6 +345,19 @@ export class Ns1Provider implements DnsProvider {
         }
         return;
     }
+  }
+
+  /** Whether NS1 holds `record` exactly, as a plain record (a write whose answer was lost went through). */
+  private async holdsAlready(apex: string, record: RecordSet, signal: AbortSignal): Promise<boolean> {
+    let full;
+    try {
+      full = await this.client.getRecord(apex, record.name, record.type, signal);
+    } catch (err) {
+      if (err instanceof Ns1ApiError && err.kind === 'record-not-found') return false;
+      throw err;
+    }
+    const now = normalizeRecordSet({ name: record.name, type: record.type, ttl: full.ttl ?? 0, values: full.answers.map((a) => valueFromNs1(record.type, a.answer)) });
+    return full.filters.length === 0 && full.link === null && recordSetsEqual(now, record);
   }
 
   /** "record already exists" on a create: fine if it holds what we meant to write. */

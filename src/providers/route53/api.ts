@@ -7,7 +7,7 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import type { ChangeInfo, HostedZone, ResourceRecordSet, RRType } from '@aws-sdk/client-route-53';
+import type { ChangeInfo, DelegationSet, HostedZone, ResourceRecordSet, RRType } from '@aws-sdk/client-route-53';
 import { performance } from 'node:perf_hooks';
 import { ProviderError, errorMessage } from '../../lib/errors.js';
 import type { ApiCallObserver } from '../provider.js';
@@ -116,16 +116,73 @@ export interface SdkRoute53ApiOptions {
   readonly apiCalls?: ApiCallObserver;
 }
 
-function bareId(id: string | undefined, prefix: 'hostedzone' | 'change'): string {
-  return (id ?? '').replace(new RegExp(`^/?${prefix}/`), '');
+function bareId(id: string, prefix: 'hostedzone' | 'change'): string {
+  return id.replace(new RegExp(`^/?${prefix}/`), '');
 }
 
-function changeStatus(info: ChangeInfo | undefined): ChangeStatus {
-  return { id: bareId(info?.Id, 'change'), status: info?.Status === 'INSYNC' ? 'INSYNC' : 'PENDING' };
-}
+/** A type mnemonic (A, AAAA, NAPTR, HTTPS): Route53 may hold types newer than this SDK knows, never other text. */
+const TYPE_MNEMONIC = /^[A-Z][A-Z0-9]{0,15}$/;
 
-function zoneSummary(zone: HostedZone | undefined): HostedZoneSummary {
-  return { id: bareId(zone?.Id, 'hostedzone'), name: decodeName(zone?.Name ?? ''), privateZone: zone?.Config?.PrivateZone === true };
+/** Route53 accepts TTLs of 0 to 2^31 - 1 seconds, and lists no others. */
+const MAX_TTL = 2_147_483_647;
+
+/**
+ * Route53 always sends the elements its API reference marks required, and the SDK fills in
+ * nothing: an answer without them is not Route53's (a proxy's page served as 200, a body cut
+ * short). Read as it is, it would pass for an empty zone, a zone that does not exist (and get
+ * created twice) or a change that never goes INSYNC, so it is refused instead, as transient.
+ */
+class AnswerReader {
+  constructor(
+    private readonly provider: string,
+    private readonly operation: string,
+  ) {}
+
+  malformed(what: string): ProviderError {
+    return new ProviderError(
+      'DQ_PROVIDER_UNAVAILABLE',
+      this.provider,
+      `Route53 ${this.operation} answered without ${what}; that is not an answer Route53 gives (a proxy in the way, or a body cut short)`,
+    );
+  }
+
+  required<T>(value: T | undefined, what: string): T {
+    if (value === undefined || value === null || (typeof value === 'string' && value === '')) throw this.malformed(what);
+    return value;
+  }
+
+  changeStatus(info: ChangeInfo | undefined): ChangeStatus {
+    const change = this.required(info, 'ChangeInfo');
+    const status = this.required(change.Status, 'ChangeInfo.Status');
+    if (status !== 'INSYNC' && status !== 'PENDING') throw this.malformed(`a ChangeInfo.Status of PENDING or INSYNC (it says ${JSON.stringify(status)})`);
+    return { id: bareId(this.required(change.Id, 'ChangeInfo.Id'), 'change'), status };
+  }
+
+  zoneSummary(zone: HostedZone | undefined): HostedZoneSummary {
+    const found = this.required(zone, 'HostedZone');
+    return {
+      id: bareId(this.required(found.Id, 'HostedZone.Id'), 'hostedzone'),
+      name: decodeName(this.required(found.Name, 'HostedZone.Name')),
+      privateZone: found.Config?.PrivateZone === true,
+    };
+  }
+
+  /** The delegation set's name servers; a public zone always has them. */
+  nameservers(set: DelegationSet | undefined, zone: HostedZoneSummary): string[] {
+    if (set === undefined && zone.privateZone) return [];
+    const servers = this.required(this.required(set, 'DelegationSet').NameServers, 'DelegationSet.NameServers');
+    if (servers.length === 0) throw this.malformed('any DelegationSet.NameServers');
+    return servers.map((ns) => decodeName(ns));
+  }
+
+  recordSet(rs: ResourceRecordSet): ListedRecordSet {
+    const type = this.required(rs.Type, 'ResourceRecordSet.Type');
+    // Types dnsquorum does not manage are listed and left alone; a type Route53 does not have is a garbled answer.
+    if (!TYPE_MNEMONIC.test(type)) throw this.malformed(`a record type Route53 has (it says ${JSON.stringify(type)})`);
+    if (rs.TTL !== undefined && (!Number.isInteger(rs.TTL) || rs.TTL < 0 || rs.TTL > MAX_TTL)) throw this.malformed(`a TTL of 0 to ${MAX_TTL} (it says ${String(rs.TTL)})`);
+    for (const record of rs.ResourceRecords ?? []) this.required(record.Value, 'ResourceRecord.Value');
+    return listed({ ...rs, Name: this.required(rs.Name, 'ResourceRecordSet.Name'), Type: type });
+  }
 }
 
 /** Why a listed set is not a plain record set, in words; undefined when it is plain. */
@@ -204,11 +261,17 @@ export class SdkRoute53Api implements Route53Api {
         { abortSignal },
       ),
     );
-    const recordSets = (out.ResourceRecordSets ?? []).map(listed);
-    if (out.IsTruncated !== true || out.NextRecordName === undefined) return { recordSets };
+    const answer = this.reader('ListResourceRecordSets');
+    const recordSets = answer.required(out.ResourceRecordSets, 'ResourceRecordSets').map((rs) => answer.recordSet(rs));
+    // A truncated page without the next start would end the listing early: half a zone read as all
+    // of it. The SDK reads an IsTruncated it cannot parse as false, so a next start says otherwise.
+    if (!answer.required(out.IsTruncated, 'IsTruncated')) {
+      if (out.NextRecordName !== undefined) throw answer.malformed('IsTruncated true beside a NextRecordName');
+      return { recordSets };
+    }
     const next: RecordSetCursor = {
-      name: out.NextRecordName,
-      type: out.NextRecordType ?? '',
+      name: answer.required(out.NextRecordName, 'NextRecordName (IsTruncated is true)'),
+      type: answer.required(out.NextRecordType, 'NextRecordType (IsTruncated is true)'),
       ...(out.NextRecordIdentifier === undefined ? {} : { identifier: out.NextRecordIdentifier }),
     };
     return { recordSets, next };
@@ -221,33 +284,46 @@ export class SdkRoute53Api implements Route53Api {
         { abortSignal },
       ),
     );
-    return changeStatus(out.ChangeInfo);
+    return this.reader('ChangeResourceRecordSets').changeStatus(out.ChangeInfo);
   }
 
   async getChange(changeId: string, signal: AbortSignal): Promise<ChangeStatus> {
     const out = await this.call('GetChange', signal, (abortSignal) => this.client.send(new GetChangeCommand({ Id: changeId }), { abortSignal }));
-    return changeStatus(out.ChangeInfo);
+    return this.reader('GetChange').changeStatus(out.ChangeInfo);
   }
 
   async getHostedZone(zoneId: string, signal: AbortSignal): Promise<HostedZoneDetail> {
     const out = await this.call('GetHostedZone', signal, (abortSignal) => this.client.send(new GetHostedZoneCommand({ Id: zoneId }), { abortSignal }));
-    return { zone: zoneSummary(out.HostedZone), nameservers: (out.DelegationSet?.NameServers ?? []).map(decodeName) };
+    const answer = this.reader('GetHostedZone');
+    const zone = answer.zoneSummary(out.HostedZone);
+    return { zone, nameservers: answer.nameservers(out.DelegationSet, zone) };
   }
 
   async listHostedZonesByName(dnsName: string, startZoneId: string | undefined, signal: AbortSignal): Promise<HostedZonePage> {
     const out = await this.call('ListHostedZonesByName', signal, (abortSignal) =>
       this.client.send(new ListHostedZonesByNameCommand({ DNSName: dnsName, ...(startZoneId === undefined ? {} : { HostedZoneId: startZoneId }) }), { abortSignal }),
     );
-    const zones = (out.HostedZones ?? []).map(zoneSummary);
-    if (out.IsTruncated !== true || out.NextDNSName === undefined || out.NextHostedZoneId === undefined) return { zones };
-    return { zones, next: { dnsName: out.NextDNSName, zoneId: bareId(out.NextHostedZoneId, 'hostedzone') } };
+    const answer = this.reader('ListHostedZonesByName');
+    const zones = answer.required(out.HostedZones, 'HostedZones').map((zone) => answer.zoneSummary(zone));
+    if (!answer.required(out.IsTruncated, 'IsTruncated')) {
+      if (out.NextDNSName !== undefined) throw answer.malformed('IsTruncated true beside a NextDNSName');
+      return { zones };
+    }
+    const nextName = answer.required(out.NextDNSName, 'NextDNSName (IsTruncated is true)');
+    return { zones, next: { dnsName: nextName, zoneId: bareId(answer.required(out.NextHostedZoneId, 'NextHostedZoneId (IsTruncated is true)'), 'hostedzone') } };
   }
 
   async createHostedZone(name: string, callerReference: string, signal: AbortSignal): Promise<CreatedHostedZone> {
     const out = await this.call('CreateHostedZone', signal, (abortSignal) =>
       this.client.send(new CreateHostedZoneCommand({ Name: name, CallerReference: callerReference }), { abortSignal }),
     );
-    return { zone: zoneSummary(out.HostedZone), nameservers: (out.DelegationSet?.NameServers ?? []).map(decodeName), change: changeStatus(out.ChangeInfo) };
+    const answer = this.reader('CreateHostedZone');
+    const zone = answer.zoneSummary(out.HostedZone);
+    return { zone, nameservers: answer.nameservers(out.DelegationSet, zone), change: answer.changeStatus(out.ChangeInfo) };
+  }
+
+  private reader(operation: string): AnswerReader {
+    return new AnswerReader(this.caller.provider, operation);
   }
 
   close(): void {

@@ -100,39 +100,51 @@ function groupByName(ops: readonly RecordOp[]): RecordOp[][] {
 export type Packing = { readonly ok: true; readonly batches: RecordOp[][] } | { readonly ok: false; readonly tooLarge: RecordOp; readonly cost: Cost };
 
 /**
- * Cuts ops into as few requests as the limits allow, in order. All ops of one name share a
- * request so that no name goes missing between two requests; only a name whose ops cannot fit in
- * one request at all is split, op by op (an op itself — e.g. an update's DELETE and CREATE — is
- * never split). An op larger than a whole request is reported, not sent.
+ * Cuts ops into as few requests as the limits allow. All ops of one name share a request so that
+ * no name goes missing between two requests. Names are independent of each other, so whole names
+ * are packed first-fit by decreasing size (records or value characters, whichever is nearer its
+ * limit): in name order, a run of long TXT values closes requests on the character limit with
+ * room left for records, and a 10,000-record zone took one request more than it needs. Only a name
+ * whose ops cannot fit in one request at all is split, op by op, in order, into requests of its own
+ * (an op itself — e.g. an update's DELETE and CREATE — is never split). An op larger than a whole
+ * request is reported, not sent.
  */
 export function packBatches(ops: readonly RecordOp[], limits: BatchLimits): Packing {
-  const batches: RecordOp[][] = [];
-  let current: RecordOp[] = [];
-  let used: Cost = { records: 0, chars: 0 };
-  const place = (items: readonly RecordOp[], cost: Cost): void => {
-    if (!fits(add(used, cost), limits) && current.length > 0) {
-      batches.push(current);
-      current = [];
-      used = { records: 0, chars: 0 };
-    }
-    current.push(...items);
-    used = add(used, cost);
-  };
-
+  const bins: { ops: RecordOp[]; used: Cost }[] = [];
+  const split: RecordOp[][] = [];
+  const whole: { group: RecordOp[]; cost: Cost; size: number }[] = [];
   for (const group of groupByName(ops)) {
-    const groupCost = opsCost(group);
-    if (fits(groupCost, limits)) {
-      place(group, groupCost);
+    const cost = opsCost(group);
+    if (fits(cost, limits)) {
+      whole.push({ group, cost, size: Math.max(cost.records / limits.maxRecords, cost.chars / limits.maxValueChars) });
       continue;
     }
+    let current: RecordOp[] = [];
+    let used: Cost = { records: 0, chars: 0 };
     for (const op of group) {
-      const cost = opsCost([op]);
-      if (!fits(cost, limits)) return { ok: false, tooLarge: op, cost };
-      place([op], cost);
+      const opCost = opsCost([op]);
+      if (!fits(opCost, limits)) return { ok: false, tooLarge: op, cost: opCost };
+      if (!fits(add(used, opCost), limits) && current.length > 0) {
+        split.push(current);
+        current = [];
+        used = { records: 0, chars: 0 };
+      }
+      current.push(op);
+      used = add(used, opCost);
+    }
+    if (current.length > 0) split.push(current);
+  }
+  // Stable: groups of equal size keep their name order.
+  whole.sort((a, b) => b.size - a.size);
+  for (const { group, cost } of whole) {
+    const bin = bins.find((b) => fits(add(b.used, cost), limits));
+    if (bin === undefined) bins.push({ ops: [...group], used: cost });
+    else {
+      bin.ops.push(...group);
+      bin.used = add(bin.used, cost);
     }
   }
-  if (current.length > 0) batches.push(current);
-  return { ok: true, batches };
+  return { ok: true, batches: [...bins.map((b) => b.ops), ...split] };
 }
 
 /** The Route53 changes of a batch, in request order. */

@@ -421,13 +421,14 @@ export class Route53Provider implements DnsProvider {
   }
 
   /**
-   * InvalidChangeBatch: nothing of the batch was applied. "already exists" on a CREATE becomes an
-   * UPSERT. "not found" and "values do not match" on a DELETE mean the zone changed since it was
-   * read (or holds the same data spelt differently): the zone is read again and each such op is
-   * rebuilt from what Route53 holds now — dropped when its result is already there, sent again
-   * with Route53's own values when they mean what `before` means, and a DQ_PROVIDER_CONFLICT
-   * when Route53 holds something else, so the next pass re-plans from the fresh state. Any
-   * other reason is DQ_PROVIDER_REJECTED.
+   * InvalidChangeBatch: nothing of the batch was applied. "already exists" on a CREATE, and "not
+   * found" and "values do not match" on a DELETE, mean the zone changed since it was read (our own
+   * earlier attempt whose answer was lost, another writer) or holds the same data spelt otherwise:
+   * the zone is read again and each such op is rebuilt from what Route53 holds now — dropped when
+   * its result is already there (so a batch that went through is never applied twice), a create
+   * sent as UPSERT when other data holds its name, a delete sent again with Route53's own values
+   * when they mean what `before` means, and a DQ_PROVIDER_CONFLICT when Route53 holds something
+   * else, so the next pass re-plans from the fresh state. Any other reason is DQ_PROVIDER_REJECTED.
    */
   private async recover(apex: string, zoneId: string, batch: QueuedBatch, err: Route53ApiError, signal: AbortSignal): Promise<RecordOp[]> {
     const reasons = parseInvalidChangeBatch(err.message);
@@ -450,12 +451,7 @@ export class Route53Provider implements DnsProvider {
       const index = ops.findIndex((op) => reasonNames(reason, op));
       const op = ops[index];
       if (op === undefined) throw rejected([reason]);
-      if (reason.problem === 'already-exists' && op.kind === 'create' && op.after !== undefined) ops[index] = createOp(op.after, 'UPSERT');
-      else reread.add(index);
-    }
-    if (reread.size === 0) {
-      this.logger.info({ zone: apex, reasons: reasons.map((r) => r.text) }, 'record sets already existed; sending them as UPSERT');
-      return ops;
+      reread.add(index);
     }
 
     const fresh = await this.readZone(apex, zoneId, signal);
