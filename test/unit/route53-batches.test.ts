@@ -64,7 +64,10 @@ describe('packing changes into requests', () => {
       return { ...createOp(name, ['192.0.2.1']), changes: [change('UPSERT', name, 'A', ['192.0.2.1'])] };
     });
     const batches = packed(ops, ROUTE53);
-    expect(batches.map((b) => opsCost(b).records)).toEqual([1000, 200]);
+    const records = batches.map((b) => opsCost(b).records);
+    expect(records).toHaveLength(2);
+    expect(records.every((r) => r <= 1000)).toBe(true);
+    expect(records.reduce((a, b) => a + b, 0)).toBe(1200);
   });
 
   it('stays under 32,000 characters of values', () => {

@@ -102,9 +102,10 @@ export type Packing = { readonly ok: true; readonly batches: RecordOp[][] } | { 
 /**
  * Cuts ops into as few requests as the limits allow. All ops of one name share a request so that
  * no name goes missing between two requests. Names are independent of each other, so whole names
- * are packed first-fit by decreasing size (records or value characters, whichever is nearer its
- * limit): in name order, a run of long TXT values closes requests on the character limit with
- * room left for records, and a 10,000-record zone took one request more than it needs. Only a name
+ * are packed by decreasing size (records or value characters, whichever is nearer its limit), each
+ * into the least loaded request: in name order, a run of long TXT values closed requests on the
+ * character limit with room left for records, and a 10,000-record zone took one request more than
+ * it needs. Only a name
  * whose ops cannot fit in one request at all is split, op by op, in order, into requests of its own
  * (an op itself — e.g. an update's DELETE and CREATE — is never split). An op larger than a whole
  * request is reported, not sent.
@@ -134,17 +135,27 @@ export function packBatches(ops: readonly RecordOp[], limits: BatchLimits): Pack
     }
     if (current.length > 0) split.push(current);
   }
+  // Largest first, each into the open request with the lowest load that takes it, starting from
+  // as many requests as the totals need: long TXT values then spread over the requests instead of
+  // filling the first ones to the character limit with room left for records.
   // Stable: groups of equal size keep their name order.
   whole.sort((a, b) => b.size - a.size);
+  const total = whole.reduce((sum, w) => add(sum, w.cost), { records: 0, chars: 0 });
+  const needed = Math.ceil(Math.max(total.records / limits.maxRecords, total.chars / limits.maxValueChars));
+  for (let i = 0; i < needed; i++) bins.push({ ops: [], used: { records: 0, chars: 0 } });
+  const load = (c: Cost): number => Math.max(c.records / limits.maxRecords, c.chars / limits.maxValueChars);
   for (const { group, cost } of whole) {
-    const bin = bins.find((b) => fits(add(b.used, cost), limits));
-    if (bin === undefined) bins.push({ ops: [...group], used: cost });
+    let best: (typeof bins)[number] | undefined;
+    for (const bin of bins) {
+      if (fits(add(bin.used, cost), limits) && (best === undefined || load(bin.used) < load(best.used))) best = bin;
+    }
+    if (best === undefined) bins.push({ ops: [...group], used: cost });
     else {
-      bin.ops.push(...group);
-      bin.used = add(bin.used, cost);
+      best.ops.push(...group);
+      best.used = add(best.used, cost);
     }
   }
-  return { ok: true, batches: [...bins.map((b) => b.ops), ...split] };
+  return { ok: true, batches: [...bins.filter((b) => b.ops.length > 0).map((b) => b.ops), ...split] };
 }
 
 /** The Route53 changes of a batch, in request order. */
