@@ -327,7 +327,7 @@ describe('fault: mutated config', () => {
     recordFault(context, { fault: 'mutated config', cases: outcome.cases, passed: outcome.passed, lost: 0 });
     expect(outcome.failure).toBeUndefined();
     expect(outcome.cases).toBeGreaterThanOrEqual(numRuns);
-  }, 150_000);
+  }, 400_000);
 
   it('dnsquorum validate on mutants exits 0 or 1 and prints no stack trace', async (context) => {
     const numRuns = faultCases(5, 25);

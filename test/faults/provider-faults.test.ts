@@ -645,7 +645,9 @@ const ROWS: readonly FaultRowSpec[] = [
           blocking: false,
           apply: (w) => { w.route53.setFaults({ tokenBucket: { capacity, refillPerSecond: 1 }, throttleRate: 0.2 }); },
           lift: (w) => { w.route53.setFaults({ tokenBucket: undefined, throttleRate: 0 }); },
-          struck: (w) => { expect(w.route53.requests.filter((r) => r.errorCode === 'Throttling').length, 'requests throttled').toBeGreaterThan(0); },
+          // No `struck` check: with a few requests, a 20% rate and a bucket that refills while the
+          // provider paces itself may throttle none (about a third of the seeds). The variant above
+          // (every request throttled) is the one that proves throttling strikes.
         };
       }
       if (sustained) {
