@@ -302,7 +302,11 @@ describe('NotificationHub delivery', () => {
     const events = [failover(), failover(), failover()];
     for (const e of events) hub.notify(e);
     // Every event reaches the fast sink while the stuck one still holds its first request unanswered.
-    await waitFor(() => { expect(fast.received).toHaveLength(3); });
+    // The receiver has the third request before the hub has its answer: wait for the count as well.
+    await waitFor(() => {
+      expect(fast.received).toHaveLength(3);
+      expect(hub.stats()[1]).toMatchObject({ sent: 3, queued: 0 });
+    });
     expect(stuck.received.map(seqOf)).toEqual([events[0]?.details.seq]);
     expect(fast.received.map((r) => r.body.text)).toEqual(events.map((e) => `CRITICAL: failover: ${e.summary.replace('<', '&lt;').replace('>', '&gt;')}`));
     expect(hub.stats()).toEqual([
