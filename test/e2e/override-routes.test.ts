@@ -33,6 +33,7 @@ import { LocalProvider } from '../../src/providers/local/provider.js';
 import { LocalDnsServer } from '../../src/providers/local/server.js';
 import type { RecordStatus } from '../../src/sync/status.js';
 import { concurrencyLimit } from '../../src/verify/limit.js';
+import { failoverSpec } from '../helpers/failover-spec.js';
 
 /**
  * The override, record and audit routes on a real AdminApi (127.0.0.1, ephemeral port) asked with
@@ -51,22 +52,10 @@ const LABS = [
   { name: 'lab-b', nameserver: 'ns1.lab-b.example.net.' },
 ] as const;
 
-const apiRecord: FailoverRecordSpec = {
-  kind: 'failover',
-  name: API,
-  type: 'A',
-  ttl: 30,
-  failover: {
-    check: { protocol: 'tcp', port: 443, intervalMs: 5000, timeoutMs: 2000, fall: 3, rise: 3 },
-    pools: [
-      { name: 'primary', values: ['192.0.2.10', '192.0.2.11'] },
-      { name: 'secondary', values: ['198.51.100.20', '198.51.100.21'] },
-    ],
-    whenAllDown: 'keep-last',
-    holdDownMs: 0,
-    maxWritesPerHour: 12,
-  },
-};
+const apiRecord: FailoverRecordSpec = failoverSpec(API, { primary: ['192.0.2.10', '192.0.2.11'], secondary: ['198.51.100.20', '198.51.100.21'] }, {
+  check: { protocol: 'tcp', port: 443, intervalMs: 5000, timeoutMs: 2000, fall: 3, rise: 3 },
+  maxWritesPerHour: 12,
+});
 
 const webRecord: FailoverRecordSpec = {
   ...apiRecord,

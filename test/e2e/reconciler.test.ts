@@ -19,6 +19,7 @@ import type { ProviderZoneStatus, SyncObserver } from '../../src/sync/status.js'
 import { concurrencyLimit } from '../../src/verify/limit.js';
 import { verifyServer } from '../../src/verify/servers.js';
 import { desiredExpectations } from '../../src/verify/verify.js';
+import { failoverSpec } from '../helpers/failover-spec.js';
 
 /**
  * The reconciler on a manual clock, writing to two real local providers, each served by its own
@@ -44,22 +45,7 @@ function zoneSpec(drift: DriftPolicy): ZoneSpec {
     maxChangeShare: 0.3,
     records: [
       { kind: 'static', name: WWW, type: 'A', ttl: 300, values: ['192.0.2.80'] },
-      {
-        kind: 'failover',
-        name: API,
-        type: 'A',
-        ttl: 30,
-        failover: {
-          check: { protocol: 'tcp', port: 443, intervalMs: 1000, timeoutMs: 500, fall: 1, rise: 1 },
-          pools: [
-            { name: 'primary', values: [PRIMARY] },
-            { name: 'secondary', values: [SECONDARY] },
-          ],
-          whenAllDown: 'keep-last',
-          holdDownMs: 0,
-          maxWritesPerHour: 1,
-        },
-      },
+      failoverSpec(API, { primary: [PRIMARY], secondary: [SECONDARY] }, { maxWritesPerHour: 1 }),
     ],
   };
 }

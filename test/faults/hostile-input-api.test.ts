@@ -23,6 +23,7 @@ import { LocalDnsServer } from '../../src/providers/local/server.js';
 import { concurrencyLimit } from '../../src/verify/limit.js';
 import { faultCases, recordFault } from './fault-table.js';
 import { STACK_LINE, runProperty } from './hostile-common.js';
+import { failoverSpec } from '../helpers/failover-spec.js';
 
 /**
  * Fault "admin API body": a real AdminApi with the real override routes, FileOverrideStore,
@@ -45,22 +46,7 @@ const LABS = [
 ] as const;
 
 const check = { protocol: 'tcp', port: 443, intervalMs: 5000, timeoutMs: 2000, fall: 3, rise: 3 } as const;
-const apiRecord: FailoverRecordSpec = {
-  kind: 'failover',
-  name: `api.${ZONE}`,
-  type: 'A',
-  ttl: 30,
-  failover: {
-    check,
-    pools: [
-      { name: 'primary', values: ['192.0.2.10', '192.0.2.11'] },
-      { name: 'secondary', values: ['198.51.100.20', '198.51.100.21'] },
-    ],
-    whenAllDown: 'keep-last',
-    holdDownMs: 0,
-    maxWritesPerHour: 12,
-  },
-};
+const apiRecord: FailoverRecordSpec = failoverSpec(`api.${ZONE}`, { primary: ['192.0.2.10', '192.0.2.11'], secondary: ['198.51.100.20', '198.51.100.21'] }, { check, maxWritesPerHour: 12 });
 const webRecord: FailoverRecordSpec = {
   ...apiRecord,
   name: `web.${ZONE}`,

@@ -23,6 +23,7 @@ import { seeded, useDummyAwsCredentials, writeBehindOurBack } from '../e2e/route
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { faultCases, recordFault } from './fault-table.js';
+import { failoverSpec } from '../helpers/failover-spec.js';
 
 /**
  * Issue 10, item 1: provider faults. A Reconciler on a manual clock keeps one zone of 20 to 200
@@ -85,22 +86,7 @@ interface Scenario {
   readonly failover: boolean;
 }
 
-const FAILOVER: FailoverRecordSpec = {
-  kind: 'failover',
-  name: API,
-  type: 'A',
-  ttl: 30,
-  failover: {
-    check: { protocol: 'tcp', port: 443, intervalMs: 1000, timeoutMs: 500, fall: 1, rise: 1 },
-    pools: [
-      { name: 'primary', values: [PRIMARY] },
-      { name: 'secondary', values: [SECONDARY] },
-    ],
-    whenAllDown: 'keep-last',
-    holdDownMs: 0,
-    maxWritesPerHour: 10,
-  },
-};
+const FAILOVER: FailoverRecordSpec = failoverSpec(API, { primary: [PRIMARY], secondary: [SECONDARY] });
 
 function zoneSpec(records: readonly StaticRecordSpec[]): ZoneSpec {
   return { name: ZONE, providers: ['r53', 'ns1'], nameservers: 'sync', nameserverTtl: NS_TTL, unmanaged: 'delete', drift: 'repair', maxChangeShare: 0.5, records: [...records, FAILOVER] };

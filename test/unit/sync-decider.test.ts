@@ -6,6 +6,7 @@ import type { ZoneSpec } from '../../src/domain/zone.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { ZoneDecider } from '../../src/sync/decider.js';
+import { failoverSpec } from '../helpers/failover-spec.js';
 
 const ZONE = 'example.com.';
 const API = `api.${ZONE}`;
@@ -21,22 +22,7 @@ const zone: ZoneSpec = {
   drift: 'repair',
   maxChangeShare: 0.3,
   records: [
-    {
-      kind: 'failover',
-      name: API,
-      type: 'A',
-      ttl: 30,
-      failover: {
-        check: { protocol: 'tcp', port: 443, intervalMs: 1000, timeoutMs: 500, fall: 1, rise: 1 },
-        pools: [
-          { name: 'primary', values: [PRIMARY] },
-          { name: 'secondary', values: [SECONDARY] },
-        ],
-        whenAllDown: 'keep-last',
-        holdDownMs: 0,
-        maxWritesPerHour: 10,
-      },
-    },
+    failoverSpec(API, { primary: [PRIMARY], secondary: [SECONDARY] }),
   ],
 };
 
