@@ -1,6 +1,5 @@
 import type { HealthState } from '../domain/health.js';
-import type { OverrideAction } from '../domain/override.js';
-import type { RecordType } from '../domain/record.js';
+import type { Override, OverrideRelease } from '../domain/override.js';
 import type { HlcStamp } from '../lib/hlc.js';
 
 /**
@@ -36,22 +35,12 @@ export interface PeerMessage {
 export interface PeerOverride {
   readonly slot: string;
   readonly stamp: HlcStamp;
-  readonly override: {
-    readonly id: string;
-    readonly zone: string;
-    readonly name: string;
-    readonly type: RecordType;
-    readonly action: OverrideAction;
-    readonly actor: string;
-    readonly token: string;
-    readonly reason: string;
-    readonly forced: boolean;
-    readonly origin: string;
+  readonly override: Omit<Override, 'createdAt' | 'expiresAt'> & {
     readonly createdAgoMs: number;
     /** Negative once expired. */
     readonly expiresInMs: number;
   };
-  readonly released: { readonly agoMs: number; readonly actor: string; readonly token: string; readonly reason: string } | null;
+  readonly released: (Omit<OverrideRelease, 'at'> & { readonly agoMs: number }) | null;
 }
 
 export interface PeerVerdict {
