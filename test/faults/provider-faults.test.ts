@@ -715,9 +715,12 @@ const ROWS: readonly FaultRowSpec[] = [
               during: async (w: World): Promise<void> => {
                 const failures = w.status('ns1').consecutiveFailures;
                 w.ns1.setFaults({ failWritesAfter: second });
+                // The next pass fails half-way again, unless no more than `second` writes were left
+                // (seed 412379489 found that case): then it converges, which the end checks still judge.
                 await vi.waitFor(() => {
                   w.clock.advance(250);
-                  expect(w.status('ns1').consecutiveFailures).toBeGreaterThan(failures);
+                  const now = w.status('ns1');
+                  expect(now.consecutiveFailures > failures || now.state === 'in-sync', `ns1 failed again or converged (${now.state}, ${now.consecutiveFailures} failures)`).toBe(true);
                 }, WAIT);
               },
             }),
