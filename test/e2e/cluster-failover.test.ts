@@ -18,6 +18,9 @@ describe('three replicas: failover needs a quorum of regions and is written once
       for (const report of await expectSettled(c(), 'a')) {
         expect(report.cluster.quorum).toBe(2);
         expect(cdnEndpoint(report, 'a').state).toBe('up');
+        // Each region's own verdict, not only the quorum's: the last replica started may not have
+        // probed yet when the other two already make a quorum.
+        for (const region of REGIONS) expect(verdictOf(report, 'a', region), `region ${region} at replica ${report.region}`).toBe('up');
       }
       expect(wwwPool(await status('a'))).toBe('cdn-a');
     }, WAIT);
