@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
 import { API_TOKEN_NAME } from '../config/schema.js';
 import type { HostPort, ResolvedConfig } from '../config/types.js';
+import { startDeadline } from '../lib/deadline.js';
 import { DnsQuorumError, ERROR_CODES, UsageError, errorMessage } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errors.js';
 import { configPath, stringOption } from './args.js';
@@ -127,8 +128,7 @@ export async function resolveApiTarget(command: string, values: ParsedCommand['v
 }
 
 /** Why a fetch failed, in words: undici hides the socket error in `cause`. */
-function fetchFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+function fetchFailure(err: unknown): string {
   const cause = err instanceof Error ? err.cause : undefined;
   if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
     const words: Record<string, string> = {
@@ -235,16 +235,18 @@ export class ApiClient {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+    const deadline = startDeadline(options.signal === undefined ? [] : [options.signal], timeoutMs);
     let response: Response;
     let text: string;
     try {
-      response = await fetch(url, { method, headers, signal, redirect: 'error', ...(body === undefined ? {} : { body }) });
+      response = await fetch(url, { method, headers, signal: deadline.signal, redirect: 'error', ...(body === undefined ? {} : { body }) });
       text = await response.text();
     } catch (err) {
       options.signal?.throwIfAborted();
-      throw new ApiCallError('DQ_API_UNREACHABLE', `cannot reach the admin API at ${url.href}: ${fetchFailure(err, timeoutMs)}`, null, { cause: err });
+      const why = deadline.timedOut() ? `no answer within ${timeoutMs / 1000} s` : fetchFailure(err);
+      throw new ApiCallError('DQ_API_UNREACHABLE', `cannot reach the admin API at ${url.href}: ${why}`, null, { cause: err });
+    } finally {
+      deadline.dispose();
     }
     if (!response.ok) {
       const error = apiErrorBody(text);

@@ -1,5 +1,6 @@
 import type { PeerConfig } from '../config/types.js';
 import type { Clock } from '../lib/clock.js';
+import { startDeadline } from '../lib/deadline.js';
 import { DnsQuorumError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { Wakeup } from '../lib/wakeup.js';
@@ -85,8 +86,7 @@ export function withinPeerLimits(message: PeerMessage): PeerMessage {
 }
 
 /** A failure as one short line: the fetch error and its cause (ECONNREFUSED, certificate errors), or the peer's error answer. */
-function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+function describeFailure(err: unknown): string {
   if (err instanceof Error && err.cause !== undefined) {
     const cause = err.cause;
     const code = typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
@@ -183,20 +183,17 @@ export class PeerSender {
   private async post(target: PeerTarget, body: string, signal: AbortSignal): Promise<void> {
     const headers = { ...signPeerRequest(this.secret, body, this.clock.now()), 'content-type': 'application/json' };
     let failure: string | undefined;
+    const deadline = startDeadline(signal, this.requestTimeoutMs);
     try {
-      const res = await this.fetchImpl(target.endpoint, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.requestTimeoutMs)]),
-        redirect: 'error',
-      });
+      const res = await this.fetchImpl(target.endpoint, { method: 'POST', headers, body, signal: deadline.signal, redirect: 'error' });
       if (res.ok) await res.body?.cancel();
       else failure = await describeAnswer(res);
     } catch (err) {
       // Shutting down: the post was cancelled on purpose, which says nothing about the peer.
       if (signal.aborted) return;
-      failure = describeFailure(err, this.requestTimeoutMs);
+      failure = deadline.timedOut() ? `no answer within ${this.requestTimeoutMs} ms` : describeFailure(err);
+    } finally {
+      deadline.dispose();
     }
     if (failure === undefined) {
       if (target.lastSendError !== null) {

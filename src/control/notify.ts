@@ -3,6 +3,7 @@ import type { SinkConfig } from '../config/types.js';
 import { fullJitterMs, sleep as realSleep } from '../lib/backoff.js';
 import type { Sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
+import { startDeadline } from '../lib/deadline.js';
 import { DnsQuorumError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { Wakeup } from '../lib/wakeup.js';
@@ -237,32 +238,6 @@ function describeNetworkError(err: unknown): string {
   return parts.length === 0 ? errorMessage(err) : parts.join(': ');
 }
 
-/**
- * A signal that aborts with its parent or after ms; dispose() detaches it. Not AbortSignal.any:
- * on Node 20 each call leaves an entry in the parent, and the parent here lives as long as the daemon.
- */
-function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
-  const controller = new AbortController();
-  let timedOut = false;
-  const onAbort = (): void => {
-    controller.abort(parent.reason);
-  };
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
-  }, ms);
-  return {
-    signal: controller.signal,
-    timedOut: () => timedOut,
-    dispose: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new DnsQuorumError('DQ_INTERNAL', `NotificationHub: ${name} must be a whole number of at least 1, not ${value}`);
   return value;
@@ -465,7 +440,7 @@ export class NotificationHub implements Notifier {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
     };
-    const scope = deadline(signal, this.requestTimeoutMs);
+    const scope = startDeadline(signal, this.requestTimeoutMs);
     try {
       const response = await this.fetchImpl(config.url, { method: 'POST', headers, body, redirect: 'manual', signal: scope.signal });
       if (response.status >= 200 && response.status < 300) {

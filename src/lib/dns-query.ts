@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, Packet, RecordType as PacketRecordType } from 'dns-packet';
+import { withDeadline } from './deadline.js';
 import { DnsQuorumError } from './errors.js';
 
 export interface DnsServerAddress {
@@ -31,15 +32,16 @@ export interface DnsReply {
  */
 export async function queryDns(server: DnsServerAddress, name: string, type: PacketRecordType, options: QueryOptions = {}): Promise<DnsReply> {
   const timeoutMs = options.timeoutMs ?? 2000;
-  const signal = options.signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
-  const id = randomInt(0, 65536);
-  const query = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] });
-  if (options.tcp === true) return { packet: checkReply(await overTcp(server, query, signal), id, name), transport: 'tcp', truncatedOverUdp: false };
-  const udp = checkReply(await overUdp(server, query, signal), id, name);
-  if ((udp.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) {
-    return { packet: checkReply(await overTcp(server, query, signal), id, name), transport: 'tcp', truncatedOverUdp: true };
-  }
-  return { packet: udp, transport: 'udp', truncatedOverUdp: false };
+  return withDeadline(options.signal === undefined ? [] : [options.signal], timeoutMs, async (signal) => {
+    const id = randomInt(0, 65536);
+    const query = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] });
+    if (options.tcp === true) return { packet: checkReply(await overTcp(server, query, signal), id, name), transport: 'tcp', truncatedOverUdp: false };
+    const udp = checkReply(await overUdp(server, query, signal), id, name);
+    if ((udp.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) {
+      return { packet: checkReply(await overTcp(server, query, signal), id, name), transport: 'tcp', truncatedOverUdp: true };
+    }
+    return { packet: udp, transport: 'udp', truncatedOverUdp: false };
+  });
 }
 
 function checkReply(packet: Packet, id: number, name: string): Packet {

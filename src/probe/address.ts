@@ -1,7 +1,7 @@
 import { lookup as systemLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { HostPort } from '../config/types.js';
-import { abortable } from './deadline.js';
+import { abortable } from '../lib/deadline.js';
 import { CheckFailure, describeError } from './outcome.js';
 
 /** Turns a host name into one IP address. */

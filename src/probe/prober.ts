@@ -4,7 +4,7 @@ import type { CheckSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
 import { lookupWithSystemResolver, resolveEndpoint } from './address.js';
 import type { LookupFn } from './address.js';
-import { startDeadline } from './deadline.js';
+import { startDeadline } from '../lib/deadline.js';
 import { dnsCheck } from './dns-check.js';
 import { httpCheck } from './http-check.js';
 import { describeError } from './outcome.js';
@@ -64,7 +64,7 @@ export function createProber(options: ProberOptions): Prober {
         outcome = await runCheck(target, deadline.signal);
       } catch (err) {
         // Once the deadline fired, whatever the socket said on its way down is a consequence.
-        const detail = deadline.signal.aborted ? deadline.reason() : describeError(err);
+        const detail = deadline.timedOut() ? `timeout after ${target.check.timeoutMs}ms` : deadline.signal.aborted ? 'aborted' : describeError(err);
         outcome = { ok: false, detail };
       } finally {
         deadline.dispose();

@@ -5,6 +5,7 @@ import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import { sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
+import { startDeadline, withDeadline } from '../lib/deadline.js';
 import { errorMessage, errorSummary } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { Wakeup } from '../lib/wakeup.js';
@@ -181,7 +182,7 @@ export class ProviderSyncer {
     const previous = state.state;
     state.state = 'syncing';
     try {
-      const outcome = await this.reconcile(state, AbortSignal.timeout(this.options.passTimeoutMs));
+      const outcome = await withDeadline([], this.options.passTimeoutMs, (signal) => this.reconcile(state, signal));
       state.state = outcome === 'applied' ? (state.driftCurrent.length > 0 ? 'drift-reported' : 'in-sync') : outcome;
       // Caught up unless a newer target came while the pass ran (the trigger set `due` for it).
       if (outcome !== 'refused' && state.converged?.version === this.options.decider.target(state.zone.name)?.version) state.behindSince = undefined;
@@ -341,7 +342,8 @@ export class ProviderSyncer {
     state.lastWrite = write;
     const superseded = new AbortController();
     state.visibilityWatch = superseded;
-    const signal = AbortSignal.any([superseded.signal, this.stopWatches.signal, AbortSignal.timeout(this.options.visibleTimeoutMs)]);
+    const deadline = startDeadline([superseded.signal, this.stopWatches.signal], this.options.visibleTimeoutMs);
+    const { signal } = deadline;
     const expectations: Expectation[] = [
       ...changes.creates.map((rs) => ({ name: rs.name, type: rs.type, expected: rs })),
       ...changes.updates.map((u) => ({ name: u.after.name, type: u.after.type, expected: u.after })),
@@ -372,7 +374,10 @@ export class ProviderSyncer {
       );
     });
     this.watches.add(watch);
-    void watch.finally(() => this.watches.delete(watch));
+    void watch.finally(() => {
+      deadline.dispose();
+      this.watches.delete(watch);
+    });
   }
 }
 

@@ -12,6 +12,7 @@ import type { PeerConfig } from '../../src/config/types.js';
 import { AdminApi, MAX_BODY_BYTES } from '../../src/control/api.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger, silentLogger } from '../../src/lib/logger.js';
+import { exposedGc } from '../helpers/gc.js';
 
 /**
  * The peer exchange over real loopback HTTP: a real AdminApi carrying the peer route, real
@@ -70,7 +71,7 @@ async function startReceiver(clock: ManualClock, peers: readonly string[] = ['eu
   return { url: `http://127.0.0.1:${port}/`, received, rejected: () => peer.rejected() };
 }
 
-function startSender(options: { peers: readonly PeerConfig[]; clock: ManualClock; secret?: string; intervalMs?: number; message?: PeerMessage; fetch?: typeof fetch }): { sender: PeerSender; status: (region: string) => PeerSendStatus } {
+function startSender(options: { peers: readonly PeerConfig[]; clock: ManualClock; secret?: string; intervalMs?: number; requestTimeoutMs?: number; message?: PeerMessage; fetch?: typeof fetch }): { sender: PeerSender; status: (region: string) => PeerSendStatus } {
   const sender = new PeerSender({
     self: options.message?.region ?? MESSAGE.region,
     peers: options.peers,
@@ -78,7 +79,7 @@ function startSender(options: { peers: readonly PeerConfig[]; clock: ManualClock
     clock: options.clock,
     logger: silentLogger(),
     intervalMs: options.intervalMs ?? 25,
-    requestTimeoutMs: 60_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     message: () => options.message ?? MESSAGE,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
@@ -105,6 +106,21 @@ async function rawPost(url: string, headers: Record<string, string>, body: strin
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentLength: res.headers['content-length'] };
+}
+
+/** A peer that takes every request and never answers; the requests it holds. */
+async function startHangingPeer(): Promise<{ port: number; hung: ServerResponse[] }> {
+  const hung: ServerResponse[] = [];
+  const hanging = createServer((_req, res) => {
+    hung.push(res);
+  });
+  const port = await listen(hanging);
+  cleanups.push(async () => {
+    hanging.closeAllConnections();
+    hanging.close();
+    await once(hanging, 'close');
+  });
+  return { port, hung };
 }
 
 async function listen(server: Server): Promise<number> {
@@ -264,16 +280,7 @@ describe('peer exchange over loopback HTTP', () => {
     closed.close();
     await once(closed, 'close');
 
-    const hung: ServerResponse[] = [];
-    const hanging = createServer((_req, res) => {
-      hung.push(res);
-    });
-    const hangingPort = await listen(hanging);
-    cleanups.push(async () => {
-      hanging.closeAllConnections();
-      hanging.close();
-      await once(hanging, 'close');
-    });
+    const { port: hangingPort, hung } = await startHangingPeer();
 
     const { status } = startSender({
       peers: [
@@ -290,6 +297,19 @@ describe('peer exchange over loopback HTTP', () => {
     // The hung peer got one post, still pending: later rounds skipped it instead of piling up.
     expect(hung).toHaveLength(1);
     expect(status('hung')).toMatchObject({ lastSentAt: null, lastSendError: null });
+  });
+
+  it('times out every post to a peer that never answers, round after round, across garbage collections', async () => {
+    // Node 20's AbortSignal.any holds its sources weakly: a timeout signal combined that way could be
+    // collected before it fired, leaving the post (and so every later round to that peer) pending for good.
+    const collectGarbage = exposedGc();
+    const { port: hangingPort, hung } = await startHangingPeer();
+    const { status } = startSender({ peers: [{ region: 'hung', url: `http://127.0.0.1:${hangingPort}` }], clock: new ManualClock(NOW), intervalMs: 10, requestTimeoutMs: 50 });
+    await until('twenty posts to the peer that never answers', () => {
+      collectGarbage();
+      return hung.length >= 20;
+    });
+    expect(status('hung')).toMatchObject({ lastSentAt: null, lastSendError: 'no answer within 50 ms' });
   });
 
   it('posts under the peer URL path prefix', async () => {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { z } from 'zod';
 import { exited, startCli } from '../helpers/cli.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -469,6 +469,10 @@ export function useCluster(options: Partial<Record<Region, ReplicaOptions>> = {}
     cluster = await startCluster(options);
     await ready?.(cluster);
   }, SETUP_TIMEOUT_MS);
+  afterEach(async (context) => {
+    if (cluster === undefined || context.task.result?.state !== 'fail') return;
+    process.stderr.write(await describeCluster(cluster, context.task.name));
+  });
   afterAll(async () => {
     await cluster?.close();
   }, 30_000);
@@ -476,6 +480,38 @@ export function useCluster(options: Partial<Record<Region, ReplicaOptions>> = {}
     if (cluster === undefined) throw new Error('cluster setup failed');
     return cluster;
   };
+}
+
+/** How many of each replica's last log lines a failed test prints (warn and above are all printed). */
+const DUMP_TAIL_LINES = 40;
+
+/**
+ * What a failed test prints, so a failure seen once in CI can be understood from its output: each
+ * running replica's cluster view (peers, last send errors), its warnings and errors, and its last lines.
+ */
+async function describeCluster(cluster: Cluster, testName: string): Promise<string> {
+  const parts = [`\n---- cluster state after the failed test "${testName}" ----\n`];
+  for (const region of REGIONS) {
+    const replica = cluster.replicas[region];
+    if (!replica.running) {
+      parts.push(`replica ${region}: not running\n`);
+      continue;
+    }
+    const view = await replica.status().then(
+      (report) => JSON.stringify({ now: report.now, hold: report.hold, cluster: report.cluster }),
+      (err: unknown) => `status failed: ${String(err)}`,
+    );
+    const lines = replica.logs();
+    const warnings = lines.filter((line) => typeof line.level === 'number' && line.level >= 40);
+    parts.push(
+      `replica ${region}: ${view}\n`,
+      `  warnings and errors (${warnings.length}):\n`,
+      ...warnings.map((line) => `    ${JSON.stringify(line)}\n`),
+      `  last ${DUMP_TAIL_LINES} of ${lines.length} log lines:\n`,
+      ...lines.slice(-DUMP_TAIL_LINES).map((line) => `    ${JSON.stringify(line)}\n`),
+    );
+  }
+  return parts.join('');
 }
 
 // ---- settled ----

@@ -1,9 +1,7 @@
-import { getEventListeners } from 'node:events';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { advancingSleep } from '../../src/lib/backoff.js';
 import type { Sleep } from '../../src/lib/backoff.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { abortScope } from '../../src/providers/ns1/client.js';
 import { Ns1ApiError, kindOfStatus, messageOfBody } from '../../src/providers/ns1/errors.js';
 import { nextLinkTarget, parseLinkHeader, resolveNextPage } from '../../src/providers/ns1/link.js';
 import { Ns1Pacer, afterSend, lowWater, pacingWaitMs, parseRateLimitHeaders } from '../../src/providers/ns1/pacing.js';
@@ -200,45 +198,5 @@ describe('NS1 errors', () => {
     ['{"other":1}', '{"other":1}'],
   ])('message of %j is %j', (body, message) => {
     expect(messageOfBody(body)).toBe(message);
-  });
-});
-
-describe('NS1 request deadline (abortScope)', () => {
-  it('aborts with the parent’s reason, and leaves nothing attached to the parent once disposed', () => {
-    const parent = new AbortController();
-    for (let i = 0; i < 100; i++) abortScope([parent.signal], 60_000).dispose();
-    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
-
-    const scope = abortScope([parent.signal, new AbortController().signal], 60_000);
-    const stop = new Error('shutting down');
-    parent.abort(stop);
-    expect(scope.signal.aborted).toBe(true);
-    expect(scope.signal.reason).toBe(stop);
-    expect(scope.timedOut()).toBe(false);
-    scope.dispose();
-  });
-
-  it('aborts as timed out after its timeout', () => {
-    vi.useFakeTimers();
-    try {
-      const scope = abortScope([new AbortController().signal], 100);
-      vi.advanceTimersByTime(99);
-      expect(scope.signal.aborted).toBe(false);
-      vi.advanceTimersByTime(1);
-      expect(scope.signal.aborted).toBe(true);
-      expect(scope.timedOut()).toBe(true);
-      scope.dispose();
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-
-  it('starts aborted under a parent that already is', () => {
-    const parent = new AbortController();
-    parent.abort(new Error('gone'));
-    const scope = abortScope([parent.signal], 100);
-    expect(scope.signal.aborted).toBe(true);
-    expect(scope.timedOut()).toBe(false);
-    scope.dispose();
   });
 });

@@ -3,6 +3,8 @@ import { formatDuration as formatWritten, parseDuration } from '../../config/dur
 import type { CreateOverrideRequest, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, OverrideView, ProviderEffect, ReleaseRequest, ServerEffect } from '../../control/override-wire.js';
 import { describeAction } from '../../domain/override.js';
 import { FAILOVER_TYPES } from '../../domain/record.js';
+import { startDeadline } from '../../lib/deadline.js';
+import type { Deadline } from '../../lib/deadline.js';
 import { DnsQuorumError, UsageError } from '../../lib/errors.js';
 import { createdOverrideAnswerSchema, overrideAnswerSchema, releasedAnswerSchema } from '../api-answers.js';
 import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiCallError, ApiClient, jsonLine, parseAnswer, resolveApiTarget } from '../api-client.js';
@@ -337,8 +339,15 @@ async function waitForEffect(
   interrupt: AbortSignal,
   progress: (line: string) => void,
 ): Promise<WaitOutcome> {
-  const deadline = AbortSignal.timeout(waitMs);
-  const sleepSignal = AbortSignal.any([deadline, interrupt]);
+  const deadline = startDeadline(interrupt, waitMs);
+  try {
+    return await pollEffect(client, id, interrupt, deadline, progress);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+async function pollEffect(client: ApiClient, id: string, interrupt: AbortSignal, deadline: Deadline, progress: (line: string) => void): Promise<WaitOutcome> {
   let latest: OverrideAnswer | undefined;
   let lastError: string | undefined;
   let lastLine: string | undefined;
@@ -359,9 +368,9 @@ async function waitForEffect(
     }
     if (line !== lastLine) progress(line);
     lastLine = line;
-    if (deadline.aborted) return { kind: 'pending', latest, lastError };
+    if (deadline.timedOut()) return { kind: 'pending', latest, lastError };
     try {
-      await delay(POLL_INTERVAL_MS, undefined, { signal: sleepSignal });
+      await delay(POLL_INTERVAL_MS, undefined, { signal: deadline.signal });
     } catch {
       if (interrupt.aborted) return { kind: 'interrupted', latest };
       // The deadline passed while sleeping: one last answer decides.

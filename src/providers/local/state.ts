@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { RECORD_TYPES, compareRecordSets } from '../../domain/record.js';
 import type { RecordSet } from '../../domain/record.js';
 import { atomicTempPrefix, hasErrorCode, writeFileAtomic } from '../../lib/atomic-file.js';
+import { startDeadline } from '../../lib/deadline.js';
 import { ProviderError, StateCorruptError, errorMessage } from '../../lib/errors.js';
 
 export { hasErrorCode } from '../../lib/atomic-file.js';
@@ -324,7 +325,15 @@ export class LocalStateStore {
 
   private async acquireFileLock(signal: AbortSignal): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.lockTimeoutMs)]);
+    const deadline = startDeadline(signal, this.lockTimeoutMs);
+    try {
+      await this.waitForFileLock(signal, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async waitForFileLock(signal: AbortSignal, deadline: AbortSignal): Promise<void> {
     let pause = LOCK_POLL_MIN_MS;
     for (;;) {
       signal.throwIfAborted();

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { fullJitterMs, sleep as realSleep } from '../../lib/backoff.js';
 import type { Sleep } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
+import { startDeadline } from '../../lib/deadline.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ApiCallObserver, ApiCallOutcome } from '../provider.js';
@@ -23,7 +24,7 @@ import { Ns1Pacer, parseRateLimitHeaders, refillIntervalMs } from './pacing.js';
  * - Zone listings are followed through `Link: <...>; rel="next"`, on the endpoint's origin only.
  * - Every request first waits its turn with the pacer (x-ratelimit-* headers, per route and
  *   method), then runs under a deadline: the caller's signal or the per-request timeout,
- *   whichever fires first (see abortScope for why not AbortSignal.any). 429, 5xx, network
+ *   whichever fires first (see src/lib/deadline.ts for why not AbortSignal.any). 429, 5xx, network
  *   errors and timeouts are retried up to maxRetries times after a full-jitter backoff, a 429
  *   after at least the bucket's refill interval. Anything else fails at once as Ns1ApiError.
  * - Every body is read to the end, so the connection goes back to fetch's keep-alive pool.
@@ -365,7 +366,7 @@ export class Ns1Client {
   private async callUrl(method: Method, route: Route, url: URL, path: string, body: unknown, callerSignal: AbortSignal, landed?: Landed): Promise<Answered> {
     this.stats.calls++;
     // The caller's signal, or close(): either ends waits and requests at once.
-    const scope = abortScope([callerSignal, this.closing.signal]);
+    const scope = startDeadline([callerSignal, this.closing.signal]);
     try {
       return await this.attempts(method, route, url, path, body, scope.signal, landed);
     } finally {
@@ -429,7 +430,7 @@ export class Ns1Client {
     payload: string | undefined,
     signal: AbortSignal,
   ): Promise<SendOutcome> {
-    const deadline = abortScope([signal], this.requestTimeoutMs);
+    const deadline = startDeadline(signal, this.requestTimeoutMs);
     const headers: Record<string, string> = { 'X-NSONE-Key': this.apiKey, Accept: 'application/json', 'User-Agent': USER_AGENT };
     if (payload !== undefined) headers['Content-Type'] = 'application/json';
     try {
@@ -517,47 +518,6 @@ export class Ns1Client {
   private scrub(text: string): string {
     return this.apiKey.length === 0 ? text : text.split(this.apiKey).join('[redacted]');
   }
-}
-
-/**
- * A signal that aborts when any parent does (with its reason) or, given timeoutMs, after that
- * long; dispose() detaches it from its parents and clears the timer. What
- * AbortSignal.any([...parents, AbortSignal.timeout(ms)]) does, except that on Node 20 every
- * AbortSignal.any leaves an entry behind in each parent for as long as the parent lives
- * (measured: about 70 bytes per call), and a daemon's signal lives for months.
- */
-export function abortScope(parents: readonly AbortSignal[], timeoutMs?: number): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
-  const controller = new AbortController();
-  let timedOut = false;
-  const detach: (() => void)[] = [];
-  for (const parent of parents) {
-    if (parent.aborted) {
-      controller.abort(parent.reason);
-      break;
-    }
-    const onAbort = (): void => {
-      controller.abort(parent.reason);
-    };
-    parent.addEventListener('abort', onAbort, { once: true });
-    detach.push(() => {
-      parent.removeEventListener('abort', onAbort);
-    });
-  }
-  const timer =
-    timeoutMs === undefined || controller.signal.aborted
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
-        }, timeoutMs);
-  return {
-    signal: controller.signal,
-    timedOut: () => timedOut,
-    dispose: () => {
-      clearTimeout(timer);
-      for (const d of detach) d();
-    },
-  };
 }
 
 function recordPath(zone: string, domain: string, type: string): string {
