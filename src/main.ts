@@ -30,7 +30,7 @@ import type { CheckSpec } from './domain/zone.js';
 import type { EndpointId } from './domain/health.js';
 import { healthzRoute, readiness, readyzRoute, reloadRoute, ReloadRecord } from './control/lifecycle.js';
 import { NotificationHub } from './control/notify.js';
-import { driftNotification, notifyingAudit, recordNotification } from './control/notify-events.js';
+import { driftClearedNotification, driftNotification, notifyingAudit, recordNotification } from './control/notify-events.js';
 import type { Notifier } from './control/notify-types.js';
 import { ProviderFailureWatch } from './control/provider-watch.js';
 import { errorMessage } from './lib/errors.js';
@@ -172,6 +172,9 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
     drift: (event) => {
       metrics.sync.drift(event);
       notifier.notify(driftNotification(event, region, clock.now()));
+    },
+    driftCleared: (event) => {
+      notifier.notify(driftClearedNotification(event, region, clock.now()));
     },
   };
 

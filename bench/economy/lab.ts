@@ -155,6 +155,7 @@ export async function startLab(zone: ZoneSpec, health: Map<string, EndpointHealt
       pass: (e) => { bump(passes, e.provider); },
       write: () => undefined,
       drift: () => undefined,
+      driftCleared: () => undefined,
       visible: () => undefined,
       check: (e) => { bump(e.via === 'dns' ? dnsChecks : apiChecks, e.provider); },
     };

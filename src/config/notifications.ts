@@ -27,6 +27,7 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'override-ended',
   'override-refused',
   'drift',
+  'drift-cleared',
   'provider-failing',
   'provider-recovered',
 ];

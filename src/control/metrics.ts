@@ -169,6 +169,8 @@ export class Metrics {
       drift: ({ zone, provider, records, repaired }) => {
         if (countable(records)) drift.inc({ zone, provider, action: repaired ? 'repaired' : 'reported' }, records);
       },
+      // Drift left in place shows in the provider state gauges; its end counts nothing new.
+      driftCleared: () => undefined,
       visible: ({ zone, provider, ms }) => {
         if (countable(ms)) timeToVisible.observe({ zone, provider }, ms / 1000);
       },

@@ -26,11 +26,20 @@ export function recordNotification(change: RecordChange, region: string, at: num
     record: decision.name,
     provider: null,
     dedupKey: `failover/${zone.name}/${decision.name}/${decision.type}`,
+    opens: !back,
     resolves: back,
     details: { type: decision.type, pool: decision.pool, from: before.join(', '), to, cause: decision.cause, reason: decision.reason },
   };
 }
 
+export function driftKey(zone: string, provider: string): string {
+  return `drift/${zone}/${provider}`;
+}
+
+/**
+ * Drift written back is over when it is told; drift left in place (drift: report) is a condition
+ * until driftClearedNotification ends it.
+ */
 export function driftNotification(event: { zone: string; provider: string; records: number; repaired: boolean }, region: string, at: number): NotificationEvent {
   return {
     kind: 'drift',
@@ -41,9 +50,28 @@ export function driftNotification(event: { zone: string; provider: string; recor
     zone: event.zone,
     record: null,
     provider: event.provider,
-    dedupKey: `drift/${event.zone}/${event.provider}`,
+    dedupKey: driftKey(event.zone, event.provider),
+    opens: !event.repaired,
     resolves: false,
     details: { records: event.records, repaired: event.repaired },
+  };
+}
+
+/** The drift left in place at a provider is gone: someone put the records back, or the zone now repairs drift. */
+export function driftClearedNotification(event: { zone: string; provider: string }, region: string, at: number): NotificationEvent {
+  return {
+    kind: 'drift-cleared',
+    severity: 'info',
+    at,
+    region,
+    summary: `${event.provider} holds the desired state of ${event.zone} again: the drift reported there is gone`,
+    zone: event.zone,
+    record: null,
+    provider: event.provider,
+    dedupKey: driftKey(event.zone, event.provider),
+    opens: false,
+    resolves: true,
+    details: {},
   };
 }
 
@@ -63,6 +91,7 @@ function overrideNotification(event: AuditEvent): NotificationEvent | undefined 
     provider: null,
     // A refusal stands alone; made and ended share a key, so an ended override resolves its alert.
     dedupKey: `${kind === 'override-refused' ? 'override-refused' : 'override'}/${event.zone}/${event.record ?? ''}/${event.type ?? ''}`,
+    opens: kind === 'override',
     resolves: kind === 'override-ended',
     details: { actor: event.actor, what: event.what, why: event.why, result: event.result, overrideId: event.overrideId },
   };

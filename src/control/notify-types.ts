@@ -11,6 +11,7 @@ export type NotificationKind =
   | 'override-ended'
   | 'override-refused'
   | 'drift'
+  | 'drift-cleared'
   | 'provider-failing'
   | 'provider-recovered';
 
@@ -33,7 +34,14 @@ export interface NotificationEvent {
    * e.g. "failover/example.com./api.example.com./A" for both a failover and its failback.
    */
   readonly dedupKey: string;
-  /** This event ends the condition its dedupKey opened (failback, provider recovered, override ended). */
+  /**
+   * This event opens (or repeats) a condition that a later event with the same dedupKey ends:
+   * failover, override, drift left in place (drift: report), provider failing. PagerDuty is sent
+   * only these and the events that end them; single events (a refused override, drift already
+   * written back) would open incidents nothing ever resolves.
+   */
+  readonly opens: boolean;
+  /** This event ends the condition its dedupKey opened (failback, provider recovered, override ended, drift cleared). */
   readonly resolves: boolean;
   /** Plain fields for receivers that want them (values, pools, counts, reasons). */
   readonly details: Readonly<Record<string, string | number | boolean | null>>;

@@ -340,10 +340,12 @@ export class NotificationHub implements Notifier {
   private accepts(sink: SinkState, event: NotificationEvent): boolean {
     // delete() says whether this sink was sent the event that opened the condition.
     if (event.resolves && sink.open.delete(event.dedupKey)) return true;
-    const { events, minSeverity } = sink.config;
+    const { events, minSeverity, type } = sink.config;
     if (!events.includes(event.kind)) return false;
     if ((SEVERITY_RANK[event.severity] ?? 0) < SEVERITY_RANK[minSeverity]) return false;
-    if (!event.resolves) {
+    // A PagerDuty trigger opens an incident; one that nothing will resolve is not sent.
+    if (type === 'pagerduty' && !event.opens && !event.resolves) return false;
+    if (event.opens) {
       sink.open.delete(event.dedupKey);
       sink.open.add(event.dedupKey);
       if (sink.open.size > MAX_OPEN_KEYS) {

@@ -112,6 +112,7 @@ export class ProviderFailureWatch {
       record: null,
       provider: failure.provider,
       dedupKey: key,
+      opens: true,
       resolves: false,
       details: {
         state: zone.state,
@@ -136,6 +137,7 @@ export class ProviderFailureWatch {
       record: null,
       provider: failure.provider,
       dedupKey: providerFailureKey(failure.provider, failure.zone),
+      opens: false,
       resolves: true,
       details: { failedForMs, reason: why },
     };

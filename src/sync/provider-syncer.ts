@@ -322,6 +322,11 @@ export class ProviderSyncer {
 
   /** `desired` is the target as this provider holds it (desiredAt). */
   private converge(state: ZoneState, version: number, desired: DesiredZone, driftLeft: readonly string[]): void {
+    if (state.driftCurrent.length > 0 && driftLeft.length === 0) {
+      const { provider, observer } = this.options;
+      this.log.info({ zone: state.zone.name }, `the drift reported at ${provider.name} for ${state.zone.name} is gone: it holds the desired state again`);
+      observer.driftCleared({ zone: state.zone.name, provider: provider.name });
+    }
     state.converged = { version, records: new Map(desired.records.map((rs) => [keyOf(rs), rs])) };
     state.driftCurrent = driftLeft;
     // changedRecordNames gives "name type", which is exactly a RecordKey.

@@ -111,6 +111,8 @@ export interface SyncObserver {
   write(event: WriteEvent): void;
   /** Record sets found changed behind our back; repaired or only reported. */
   drift(event: { zone: string; provider: string; records: number; repaired: boolean }): void;
+  /** The drift left in place (drift: report) is gone: the provider holds the desired state again. */
+  driftCleared(event: { zone: string; provider: string }): void;
   /** Every server of the provider answered a write's data this long after the write began. */
   visible(event: { zone: string; provider: string; ms: number }): void;
   /** How the provider was compared: over DNS (no quota) or by reading its API. */
@@ -121,6 +123,7 @@ export const quietObserver: SyncObserver = {
   pass: () => undefined,
   write: () => undefined,
   drift: () => undefined,
+  driftCleared: () => undefined,
   visible: () => undefined,
   check: () => undefined,
 };

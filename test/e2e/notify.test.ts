@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { PagerDutySinkConfig, SinkConfig, SlackSinkConfig, WebhookSinkConfig } from '../../src/config/types.js';
 import { NOTIFICATION_KINDS } from '../../src/config/notifications.js';
+import { driftClearedNotification, driftNotification } from '../../src/control/notify-events.js';
 import { NotificationHub } from '../../src/control/notify.js';
 import type { NotificationHubOptions } from '../../src/control/notify.js';
 import type { NotificationEvent } from '../../src/control/notify-types.js';
@@ -136,6 +137,7 @@ function failover(extra: Partial<NotificationEvent> = {}): NotificationEvent {
     record: 'api.example.com.',
     provider: null,
     dedupKey: 'failover/example.com./api.example.com./A',
+    opens: true,
     resolves: false,
     details: { pool: 'secondary', up: 0, of: 2, forced: false, seq: sequence },
     ...extra,
@@ -143,7 +145,7 @@ function failover(extra: Partial<NotificationEvent> = {}): NotificationEvent {
 }
 
 function failback(extra: Partial<NotificationEvent> = {}): NotificationEvent {
-  return failover({ kind: 'failback', severity: 'info', summary: 'api.example.com. A is back on pool primary', resolves: true, ...extra });
+  return failover({ kind: 'failback', severity: 'info', summary: 'api.example.com. A is back on pool primary', opens: false, resolves: true, ...extra });
 }
 
 const seqOf = (r: Received): unknown => (r.body.details as Record<string, unknown> | undefined)?.seq ?? ((r.body.payload as Record<string, unknown> | undefined)?.custom_details as Record<string, unknown> | undefined)?.seq;
@@ -212,6 +214,30 @@ describe('NotificationHub payloads', () => {
     });
     expect(receiver.received[1]?.body).toMatchObject({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: 'failover/example.com./api.example.com./A', payload: { severity: 'info', class: 'failback' } });
     await waitFor(() => { expect(hub.stats()[0]).toMatchObject({ sent: 2, failed: 0 }); });
+  });
+
+  it('sends PagerDuty only what opens or ends a condition: drift left in place and its clearing, not a refused override or drift written back', async () => {
+    const pager = await startReceiver(() => ({ status: 202 }));
+    const hook = await startReceiver();
+    const { hub } = hubWith([pagerduty('pager', pager), webhook('hook', hook.url('/'))]);
+    start(hub);
+    const at = 1_700_000_000_000;
+    hub.notify(failover({ kind: 'override-refused', severity: 'info', dedupKey: 'override-refused/example.com./api.example.com./A', opens: false }));
+    hub.notify(driftNotification({ zone: 'example.com.', provider: 'ns1', records: 2, repaired: true }, 'us-east', at));
+    hub.notify(driftNotification({ zone: 'example.com.', provider: 'route53', records: 1, repaired: false }, 'us-east', at + 1));
+    hub.notify(driftClearedNotification({ zone: 'example.com.', provider: 'route53' }, 'us-east', at + 2));
+    await waitFor(() => { expect(hook.received).toHaveLength(4); });
+    await waitFor(() => { expect(hub.stats().map((s) => s.sent)).toEqual([2, 4]); });
+    expect(pager.received.map((r) => [r.body.event_action, r.body.dedup_key])).toEqual([
+      ['trigger', 'drift/example.com./route53'],
+      ['resolve', 'drift/example.com./route53'],
+    ]);
+    expect(hook.received.map((r) => [r.body.kind, r.body.opens, r.body.resolves])).toEqual([
+      ['override-refused', false, false],
+      ['drift', false, false],
+      ['drift', true, false],
+      ['drift-cleared', false, true],
+    ]);
   });
 
   it('names the provider as the PagerDuty component when there is no record, and leaves null fields out', async () => {
@@ -386,7 +412,7 @@ describe('NotificationHub filters', () => {
     expect(queued()).toEqual([2, 6]);
     // An end whose kind the sink does not list still follows what it was sent.
     hub.notify(failover({ dedupKey: 'failover/c' }));
-    hub.notify(failover({ kind: 'override-ended', severity: 'info', dedupKey: 'failover/c', resolves: true }));
+    hub.notify(failover({ kind: 'override-ended', severity: 'info', dedupKey: 'failover/c', opens: false, resolves: true }));
     expect(queued()).toEqual([4, 8]);
   });
 });

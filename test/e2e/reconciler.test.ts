@@ -100,10 +100,12 @@ describe('Reconciler', () => {
   const passes: { provider: string; outcome: string }[] = [];
   const checks: { provider: string; via: string; differs: boolean }[] = [];
   const drifts: { provider: string; records: number; repaired: boolean }[] = [];
+  const driftsCleared: { zone: string; provider: string }[] = [];
   const observer: SyncObserver = {
     pass: (e) => passes.push(e),
     write: () => undefined,
     drift: (e) => drifts.push(e),
+    driftCleared: (e) => driftsCleared.push(e),
     visible: () => undefined,
     check: (e) => checks.push(e),
   };
@@ -163,6 +165,7 @@ describe('Reconciler', () => {
     passes.length = 0;
     checks.length = 0;
     drifts.length = 0;
+    driftsCleared.length = 0;
     health.clear();
     stop = new AbortController();
     labs = [];
@@ -294,6 +297,8 @@ describe('Reconciler', () => {
     await vi.waitFor(async () => { expect(await served('a', WWW)).toEqual(['192.0.2.80']); });
     await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'in-sync', drift: { detected: 1, repaired: 1, current: [] } }); });
     expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: true }]);
+    // Repaired drift was over when it was told: there is nothing to clear.
+    expect(driftsCleared).toEqual([]);
   });
 
   it('with drift: report, reports the change once and leaves it, while failover still writes', async () => {
@@ -319,11 +324,34 @@ describe('Reconciler', () => {
     expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: false }]);
   });
 
+  it('with drift: report, tells once that the drift is gone when someone puts the record back', async () => {
+    const r = start('report');
+    await settled(r, 'a');
+    const original = await served('a', WWW);
+    if (original === undefined) throw new Error('www not written yet');
+    await tamper('a');
+    r.checkNow(false);
+    await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'drift-reported', drift: { current: [`${WWW} A`] } }); });
+    expect(driftsCleared).toEqual([]);
+
+    await tamper('a', original);
+    clock.advance(1000);
+    r.checkNow(true);
+    await vi.waitFor(() => { expect(zoneStatus(r, 'a')).toMatchObject({ state: 'in-sync', drift: { detected: 1, current: [] } }); });
+    expect(driftsCleared).toEqual([{ zone: ZONE, provider: 'a' }]);
+    expect(drifts).toEqual([{ zone: ZONE, provider: 'a', records: 1, repaired: false }]);
+    // In sync from then on: later passes tell nothing more.
+    const before = passesOf('a');
+    r.checkNow(true);
+    await vi.waitFor(() => { expect(passesOf('a')).toBeGreaterThan(before); });
+    expect(driftsCleared).toHaveLength(1);
+  });
+
   /** Changes www at one provider, as someone in its web console would. */
-  async function tamper(name: string): Promise<void> {
+  async function tamper(name: string, values: readonly string[] = ['203.0.113.99']): Promise<void> {
     const hand = lab(name).hand;
     const before = (await hand.listRecords(ZONE, AbortSignal.timeout(5000))).find((rs) => rs.name === WWW && rs.type === 'A');
     if (before === undefined) throw new Error('www not written yet');
-    await hand.applyChanges({ zone: ZONE, creates: [], updates: [{ before, after: { ...before, values: ['203.0.113.99'] } }], deletes: [] }, AbortSignal.timeout(5000));
+    await hand.applyChanges({ zone: ZONE, creates: [], updates: [{ before, after: { ...before, values: [...values] } }], deletes: [] }, AbortSignal.timeout(5000));
   }
 });

@@ -291,6 +291,7 @@ class World {
         if (e.error !== null) this.failedWrites.push({ provider: e.provider, error: e.error });
       },
       drift: () => undefined,
+      driftCleared: () => undefined,
       visible: () => undefined,
       check: () => undefined,
     };

@@ -73,6 +73,7 @@ describe('ProviderFailureWatch', () => {
       record: null,
       provider: 'ns1',
       dedupKey: 'provider-failing/ns1/example.com.',
+      opens: true,
       resolves: false,
       details: {
         state: 'lagging',
@@ -92,6 +93,7 @@ describe('ProviderFailureWatch', () => {
       provider: 'ns1',
       zone: 'example.com.',
       dedupKey: opened?.dedupKey,
+      opens: false,
       resolves: true,
     });
   });
