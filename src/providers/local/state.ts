@@ -245,20 +245,15 @@ async function runSerialisedInProcess<T>(key: string, signal: AbortSignal, fn: (
 
 async function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
-  // A private follower of the caller's signal: many writers may share one signal, and listeners
-  // on a derived signal do not pile up on it (Node warns past ten).
-  const follower = AbortSignal.any([signal]);
-  let onAbort: () => void = () => undefined;
+  // Many writers may wait under one signal: a deadline follows it with one listener for them all.
+  const follower = startDeadline(signal);
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      reject(signal.reason as Error);
-    };
-    follower.addEventListener('abort', onAbort, { once: true });
+    follower.signal.addEventListener('abort', () => { reject(signal.reason as Error); }, { once: true });
   });
   try {
     await Promise.race([promise, aborted]);
   } finally {
-    follower.removeEventListener('abort', onAbort);
+    follower.dispose();
   }
 }
 
