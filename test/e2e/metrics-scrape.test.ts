@@ -11,16 +11,12 @@ import type { NotificationCounts } from '../../src/control/metrics.js';
 import type { DaemonStatusReport } from '../../src/control/status.js';
 import { FakeNs1 } from '../../src/fakes/ns1/server.js';
 import type { FakeRoute53, FakeRoute53Request } from '../../src/fakes/route53/server.js';
-import type { ChangeSet } from '../../src/domain/change-set.js';
-import type { RecordSet } from '../../src/domain/record.js';
 import type { ZoneSpec } from '../../src/domain/zone.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { ProviderError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { LocalDnsServer } from '../../src/providers/local/server.js';
 import { Ns1Provider } from '../../src/providers/ns1/provider.js';
-import type { DnsProvider } from '../../src/providers/provider.js';
 import { Reconciler } from '../../src/sync/reconciler.js';
 import { quietObserver } from '../../src/sync/status.js';
 import { concurrencyLimit } from '../../src/verify/limit.js';
@@ -31,6 +27,7 @@ import { sleep as realSleep } from '../../src/providers/route53/rate-limiter.js'
 import { never, rs, seeded, startHarness, useDummyAwsCredentials, writeBehindOurBack } from './route53-harness.js';
 import type { Harness } from './route53-harness.js';
 import { overrideView } from '../helpers/override-fixture.js';
+import { SwitchableProvider } from '../helpers/switchable-provider.js';
 
 /**
  * /metrics over real HTTP (AdminApi on loopback), parsed by a Prometheus text parser: every series
@@ -414,43 +411,6 @@ describe('provider API instrumentation against the fakes', () => {
   });
 });
 
-/** A provider that fails every call while `down`, as one in an outage does. */
-class OutageProvider implements DnsProvider {
-  down = false;
-  constructor(private readonly inner: DnsProvider) {}
-  get name(): string {
-    return this.inner.name;
-  }
-  get type(): string {
-    return this.inner.type;
-  }
-  get capabilities(): DnsProvider['capabilities'] {
-    return this.inner.capabilities;
-  }
-  private check(): void {
-    if (this.down) throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.inner.name, 'HTTP 503 from the test', { transient: true });
-  }
-  listRecords(zone: string, signal: AbortSignal): Promise<RecordSet[]> {
-    this.check();
-    return this.inner.listRecords(zone, signal);
-  }
-  applyChanges(changes: ChangeSet, signal: AbortSignal): Promise<void> {
-    this.check();
-    return this.inner.applyChanges(changes, signal);
-  }
-  ensureZone(zone: string, signal: AbortSignal): Promise<void> {
-    this.check();
-    return this.inner.ensureZone(zone, signal);
-  }
-  nameservers(zone: string, signal: AbortSignal): Promise<string[]> {
-    this.check();
-    return this.inner.nameservers(zone, signal);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 describe('dnsquorum_provider_last_sync_success_timestamp_seconds from a real sync worker', () => {
   /** Passes run on real sockets; a loaded machine may take a while. */
   const WAIT = { timeout: 15_000, interval: 20 };
@@ -462,7 +422,7 @@ describe('dnsquorum_provider_last_sync_success_timestamp_seconds from a real syn
     const statePath = join(dir, 'lab.json');
     const server = new LocalDnsServer({ config, statePath, logger: silentLogger() });
     await server.start();
-    const provider = new OutageProvider(new LocalProvider({ config, statePath, clock, logger: silentLogger() }));
+    const provider = new SwitchableProvider(new LocalProvider({ config, statePath, clock, logger: silentLogger() }));
     const zone: ZoneSpec = {
       name: 'example.com.',
       providers: ['lab'],

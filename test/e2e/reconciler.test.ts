@@ -2,24 +2,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChangeSet } from '../../src/domain/change-set.js';
 import { endpointId } from '../../src/domain/health.js';
 import type { EndpointHealth, HealthState } from '../../src/domain/health.js';
-import type { RecordSet } from '../../src/domain/record.js';
 import type { DriftPolicy, ZoneSpec } from '../../src/domain/zone.js';
 import type { HostPort, LocalProviderConfig } from '../../src/config/types.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { ProviderError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { LocalDnsServer } from '../../src/providers/local/server.js';
-import type { DnsProvider } from '../../src/providers/provider.js';
 import { Reconciler } from '../../src/sync/reconciler.js';
 import type { ProviderZoneStatus, SyncObserver } from '../../src/sync/status.js';
 import { concurrencyLimit } from '../../src/verify/limit.js';
 import { verifyServer } from '../../src/verify/servers.js';
 import { desiredExpectations } from '../../src/verify/verify.js';
 import { failoverSpec } from '../helpers/failover-spec.js';
+import { SwitchableProvider } from '../helpers/switchable-provider.js';
 
 /**
  * The reconciler on a manual clock, writing to two real local providers, each served by its own
@@ -48,40 +45,6 @@ function zoneSpec(drift: DriftPolicy): ZoneSpec {
       failoverSpec(API, { primary: [PRIMARY], secondary: [SECONDARY] }, { maxWritesPerHour: 1 }),
     ],
   };
-}
-
-/** A provider that fails every call while `down`, as a provider in an outage does. */
-class SwitchableProvider implements DnsProvider {
-  down = false;
-  /** Reads work, writes fail: a provider rejecting changes. */
-  writesDown = false;
-  listCalls = 0;
-  constructor(private readonly inner: DnsProvider) {}
-  get name(): string { return this.inner.name; }
-  get type(): string { return this.inner.type; }
-  get capabilities(): DnsProvider['capabilities'] { return this.inner.capabilities; }
-  private check(): void {
-    if (this.down) throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.inner.name, 'HTTP 503 from the test', { transient: true });
-  }
-  listRecords(zone: string, signal: AbortSignal): Promise<RecordSet[]> {
-    this.listCalls += 1;
-    this.check();
-    return this.inner.listRecords(zone, signal);
-  }
-  applyChanges(changes: ChangeSet, signal: AbortSignal): Promise<void> {
-    this.check();
-    if (this.writesDown) throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.inner.name, 'HTTP 500 on write, from the test', { transient: true });
-    return this.inner.applyChanges(changes, signal);
-  }
-  ensureZone(zone: string, signal: AbortSignal): Promise<void> {
-    this.check();
-    return this.inner.ensureZone(zone, signal);
-  }
-  nameservers(zone: string, signal: AbortSignal): Promise<string[]> {
-    this.check();
-    return this.inner.nameservers(zone, signal);
-  }
-  close(): Promise<void> { return this.inner.close(); }
 }
 
 interface Lab {
