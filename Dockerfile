@@ -27,6 +27,23 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
+# ---- fakes-build, fakes: the fake Route53 and NS1 (fakes/), for docker/compose.yaml only ----
+# Test doubles, built on their own (`docker build --target fakes`): the runtime stage below copies
+# nothing from these two stages, so the dnsquorum image holds no fake.
+FROM ${NODE_IMAGE} AS fakes-build
+WORKDIR /src
+COPY --from=build /src/ ./
+COPY tsconfig.fakes.json ./
+COPY fakes/ ./fakes/
+RUN npm run build:fakes
+
+FROM ${NODE_IMAGE} AS fakes
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=fakes-build /src/dist-fakes ./dist-fakes
+COPY package.json ./
+USER 10001:10001
+
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
 # Declared again so the base image's name can go into a label (a global ARG is not seen inside a stage).

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
 
-/** A standalone fake (dist/fakes/NAME/cli.js, built by test/global-setup.ts) running as its own process. */
+/** A standalone fake (dist-fakes/fakes/NAME/cli.js, built by test/global-setup.ts) running as its own process. */
 export interface FakeProcess {
   readonly child: ChildProcess;
   readonly stdout: string[];
@@ -12,9 +12,9 @@ export interface FakeProcess {
 
 const running: ChildProcess[] = [];
 
-/** Starts `node dist/fakes/<fake>/cli.js ARGS`, collecting its output. */
+/** Starts `node dist-fakes/fakes/<fake>/cli.js ARGS`, collecting its output. */
 export function startFakeProcess(fake: 'route53' | 'ns1', args: readonly string[]): FakeProcess {
-  const cli = fileURLToPath(new URL(`../../dist/fakes/${fake}/cli.js`, import.meta.url));
+  const cli = fileURLToPath(new URL(`../../dist-fakes/fakes/${fake}/cli.js`, import.meta.url));
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(child);
   const stdout: string[] = [];

@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,35 @@ function stageArgs(stage: Stage): Map<string, string> {
   return new Map(all(stage, 'ARG').map((i) => i.args.split('=', 2) as [string, string?]).filter((kv): kv is [string, string] => kv[1] !== undefined));
 }
 
+/** Every module specifier a TypeScript file names: imports and re-exports (type-only ones too), dynamic imports. */
+function specifiersOf(source: string): string[] {
+  return [
+    ...source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/gm),
+    ...source.matchAll(/^\s*import\s+'([^']+)'/gm),
+    ...source.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g),
+  ].map((m) => m[1] ?? '');
+}
+
+/** The .ts files under a directory of the repository, as paths relative to the repository. */
+async function tsFilesUnder(dir: string): Promise<string[]> {
+  return (await readdir(join(REPO, dir), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+}
+
+/**
+ * Stages that hold the fakes: those that copy fakes/ (or their tsconfig) from the context, start
+ * from such a stage, or copy from one.
+ */
+function stagesWithFakes(dockerfile: Dockerfile): Set<string | undefined> {
+  const tainted = new Set<string | undefined>();
+  for (const stage of dockerfile.stages) {
+    const copies = all(stage, 'COPY');
+    const fromContext = copies.filter((c) => !c.args.includes('--from=')).flatMap((c) => c.args.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1));
+    const fromStages = copies.map((c) => /--from=(\S+)/.exec(c.args)?.[1]).filter((s) => s !== undefined);
+    if (tainted.has(stage.base) || fromContext.some((s) => /^(\.\/)?(fakes\b|tsconfig\.fakes\.json$)/.test(s)) || fromStages.some((s) => tainted.has(s))) tainted.add(stage.name);
+  }
+  return tainted;
+}
+
 describe('Dockerfile', () => {
   let dockerfile: Dockerfile;
   let runtime: Stage;
@@ -200,12 +229,13 @@ describe('Dockerfile', () => {
     expect(substitute(labels.get('org.opencontainers.image.version') ?? '', stageArgs(runtime))).toBe(version);
   });
 
-  it('needs no dev dependency at run time: everything src/ imports is a production dependency', async () => {
+  // The fakes' image (the `fakes` stage) carries the same production-only node_modules.
+  it('needs no dev dependency at run time: everything src/ and fakes/ import is a production dependency', async () => {
     const manifest = z.object({ dependencies: z.record(z.string(), z.string()) }).loose().parse(JSON.parse(await repoFile('package.json')));
-    const files = (await readdir(join(REPO, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts'));
+    const files = [...(await tsFilesUnder('src')), ...(await tsFilesUnder('fakes'))];
     const packages = new Set<string>();
     for (const file of files) {
-      const source = await readFile(join(REPO, 'src', file), 'utf8');
+      const source = await readFile(join(REPO, file), 'utf8');
       const specifiers = [
         ...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?\sfrom\s+'([^']+)'/gm),
         ...source.matchAll(/^\s*import\s+'([^']+)'/gm),
@@ -218,7 +248,32 @@ describe('Dockerfile', () => {
       }
     }
     expect(packages.size).toBeGreaterThan(0);
-    for (const name of packages) expect(Object.keys(manifest.dependencies), `src/ imports ${name}`).toContain(name);
+    for (const name of packages) expect(Object.keys(manifest.dependencies), `src/ or fakes/ imports ${name}`).toContain(name);
+  });
+
+  it('keeps the fakes out of the image: dist/ is compiled from src/ alone, and nothing in src/ is or imports a fake', async () => {
+    const dist = copiedFrom('./dist');
+    const build = stageNamed(dist.stage);
+    const copiedDirectories = all(build, 'COPY').flatMap((c) => c.args.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1)).filter((s) => s.endsWith('/'));
+    expect(copiedDirectories).toEqual(['src/']);
+    const tsconfig = z.object({ compilerOptions: z.looseObject({ rootDir: z.string() }), include: z.array(z.string()) }).loose().parse(JSON.parse(await repoFile('tsconfig.build.json')));
+    expect(tsconfig.include).toEqual(['src']);
+    expect(tsconfig.compilerOptions.rootDir).toBe('src');
+    // The fakes have a stage of their own (for compose); the runtime stage copies nothing from it.
+    const withFakes = stagesWithFakes(dockerfile);
+    expect(withFakes).toContain('fakes');
+    expect(withFakes.has(runtime.name), 'the runtime stage holds the fakes').toBe(false);
+    expect(withFakes.has(dist.stage), `${dist.stage}, which dist/ comes from, holds the fakes`).toBe(false);
+    const files = await tsFilesUnder('src');
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      expect(file.split(sep), `${file} is compiled into dist/`).not.toContain('fakes');
+      for (const specifier of specifiersOf(await readFile(join(REPO, file), 'utf8')).filter((s) => s.startsWith('.'))) {
+        const target = relative(REPO, resolve(dirname(join(REPO, file)), specifier));
+        expect(target.split(sep)[0], `${file} imports ${specifier}, outside src/`).toBe('src');
+        expect(target.split(sep), `${file} imports ${specifier}`).not.toContain('fakes');
+      }
+    }
   });
 
   it('.dockerignore keeps out everything but what the COPY lines need', async () => {
@@ -240,6 +295,7 @@ describe('Dockerfile', () => {
 
 const ComposeService = z.looseObject({
   image: z.string(),
+  build: z.looseObject({ context: z.string(), dockerfile: z.string(), target: z.string().optional() }),
   read_only: z.boolean().optional(),
   cap_drop: z.array(z.string()).optional(),
   security_opt: z.array(z.string()).optional(),
@@ -306,6 +362,9 @@ async function envExample(): Promise<Record<string, string>> {
   return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
+/** The compose services that run a fake. */
+const FAKES = ['fake-route53', 'fake-ns1'];
+
 describe('docker/compose.yaml', () => {
   let text: string;
   let compose: z.infer<typeof Compose>;
@@ -333,7 +392,7 @@ describe('docker/compose.yaml', () => {
       expect(service.read_only, `${name}: read_only`).toBe(true);
       expect(service.cap_drop, `${name}: cap_drop`).toContain('ALL');
       expect(service.security_opt, `${name}: security_opt`).toContain('no-new-privileges:true');
-      expect(service.image, `${name}: image`).toBe('dnsquorum:local');
+      expect(service.image, `${name}: image`).toBe(FAKES.includes(name) ? 'dnsquorum-fakes:local' : 'dnsquorum:local');
       expect(composeSeconds(service.stop_grace_period), `${name}: stop_grace_period`).toBeGreaterThan(SHUTDOWN_GRACE_MS / 1000);
     }
   });
@@ -351,10 +410,21 @@ describe('docker/compose.yaml', () => {
     for (const volume of stateVolumes) expect(Object.keys(compose.volumes)).toContain(volume);
   });
 
-  it('runs the fakes from the same image, each with its own health check (the image one asks /healthz)', () => {
+  it('runs the fakes from the Dockerfile\'s fakes stage and everything else from the dnsquorum image', async () => {
     const entry = (name: string): string | undefined => compose.services[name]?.entrypoint?.join(' ');
-    expect(entry('fake-route53')).toBe('node /app/dist/fakes/route53/cli.js');
-    expect(entry('fake-ns1')).toBe('node /app/dist/fakes/ns1/cli.js');
+    expect(entry('fake-route53')).toBe('node /app/dist-fakes/fakes/route53/cli.js');
+    expect(entry('fake-ns1')).toBe('node /app/dist-fakes/fakes/ns1/cli.js');
+    const stages = parseDockerfile(await repoFile('Dockerfile')).stages;
+    expect(stages.map((s) => s.name)).toContain('fakes');
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.build.dockerfile, name).toBe('Dockerfile');
+      // No target means the last stage: the runtime image.
+      expect(service.build.target, `${name}: build target`).toBe(FAKES.includes(name) ? 'fakes' : undefined);
+    }
+    expect(stages.at(-1)?.name).not.toBe('fakes');
+  });
+
+  it('gives each service with its own entrypoint its own health check (the image one asks /healthz)', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.entrypoint === undefined) continue;
       expect(service.healthcheck?.test[0], `${name}: a service with its own entrypoint needs its own healthcheck`).toBe('CMD');

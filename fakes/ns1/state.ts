@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { recordExists, recordNotFound, validationFailed, zoneExists, zoneNotFound } from './api-error.js';
 import type { JsonObject } from './api-error.js';
 import { isInZone, nameProblem } from './validate.js';

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { hostNameProblem, TXT_VALUE_MAX_BYTES } from '../../dns/rdata.js';
-import { fqdn } from '../../domain/record.js';
+import { hostNameProblem, TXT_VALUE_MAX_BYTES } from '../../src/dns/rdata.js';
+import { fqdn } from '../../src/domain/record.js';
 import { badValue, isJsonObject, validationFailed, wrongType } from './api-error.js';
 import type { JsonObject, JsonValue } from './api-error.js';
 

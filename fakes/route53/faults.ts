@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { internalFailure, throttling } from './api-error.js';
 import type { ApiError } from './api-error.js';
 

@@ -1,5 +1,5 @@
-import type { ZoneContents } from '../../dns/authority.js';
-import type { RecordSet } from '../../domain/record.js';
+import type { ZoneContents } from '../../src/dns/authority.js';
+import type { RecordSet } from '../../src/domain/record.js';
 import type { StoredAnswer, StoredRecord, StoredZone } from './state.js';
 
 /**

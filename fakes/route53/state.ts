@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { invalidInput, noSuchChange, noSuchHostedZone } from './api-error.js';
 import { applyBatch } from './batch.js';
 import type { RequestedBatch } from './batch.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../src/lib/clock.js';
 
 /**
  * NS1's rate limiting: token buckets per endpoint and method (ns1-python's rate_limiting.py),

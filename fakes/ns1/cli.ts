@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { errorMessage } from '../../lib/errors.js';
+import { errorMessage } from '../../src/lib/errors.js';
 import { CliUsageError, portOption, runFakeCli } from '../cli-common.js';
 import { FakeNs1 } from './server.js';
 import type { Ns1RateLimit } from './server.js';

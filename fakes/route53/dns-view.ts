@@ -1,7 +1,7 @@
-import { formatSoa, parseSoa } from '../../dns/rdata.js';
-import { isRecordType } from '../../domain/record.js';
-import type { RecordSet } from '../../domain/record.js';
-import type { ZoneContents } from '../../dns/authority.js';
+import { formatSoa, parseSoa } from '../../src/dns/rdata.js';
+import { isRecordType } from '../../src/domain/record.js';
+import type { RecordSet } from '../../src/domain/record.js';
+import type { ZoneContents } from '../../src/dns/authority.js';
 import { isInZone } from './names.js';
 import { parseCharacterStrings, routingPolicy } from './records.js';
 import type { FakeRecordSet } from './records.js';

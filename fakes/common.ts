@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { indexZones } from '../dns/authority.js';
-import type { ServedZones, ZoneContents } from '../dns/authority.js';
-import type { Logger } from '../lib/logger.js';
+import { indexZones } from '../src/dns/authority.js';
+import type { ServedZones, ZoneContents } from '../src/dns/authority.js';
+import type { Logger } from '../src/lib/logger.js';
 
 /** Bodies beyond this are refused: a full batch of either fake stays far below it. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;

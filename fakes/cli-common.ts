@@ -1,8 +1,8 @@
 import pino from 'pino';
-import type { HostPort } from '../config/types.js';
-import { errorMessage } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
-import type { Logger } from '../lib/logger.js';
+import type { HostPort } from '../src/config/types.js';
+import { errorMessage } from '../src/lib/errors.js';
+import { createLogger } from '../src/lib/logger.js';
+import type { Logger } from '../src/lib/logger.js';
 
 /** A wrong command-line argument; the message says which. Exit code 2. */
 export class CliUsageError extends Error {}

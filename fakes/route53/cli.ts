@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { parseDuration } from '../../config/duration.js';
-import { errorMessage } from '../../lib/errors.js';
+import { parseDuration } from '../../src/config/duration.js';
+import { errorMessage } from '../../src/lib/errors.js';
 import { CliUsageError, portOption, runFakeCli } from '../cli-common.js';
 import { FakeRoute53 } from './server.js';
 
