@@ -1,10 +1,50 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+
+// The folders under src/ in data-flow order, lowest first: a folder may import only from its own
+// layer or the ones before it. Folders sharing a layer are listed together. The last layer is the
+// entry points: the CLI (with its demo) and the top-level files (src/daemon.ts, src/main.ts).
+const layers = [
+  'lib',
+  'domain',
+  'config',
+  'dns',
+  'probe',
+  'quorum',
+  'plan',
+  'providers',
+  'verify',
+  'sync',
+  'control/audit',
+  'control/notify',
+  'control/overrides',
+  'cluster',
+  'control/metrics',
+  'control/api',
+  ['cli', '*.ts'],
+];
+
+/** @param {string} folder */
+const srcGlob = (folder) => (folder.endsWith('.ts') ? `src/${folder}` : `src/${folder}/**`);
+
+// One zone per (lower, higher) pair, so the message names both folders.
+const layerChain = layers.map((layer) => [layer].flat().join(', ')).join(' → ');
+const layerZones = layers.flatMap((lower, index) =>
+  layers.slice(index + 1).flatMap((higher) =>
+    [lower].flat().flatMap((lowerFolder) =>
+      [higher].flat().map((higherFolder) => ({
+        target: srcGlob(lowerFolder),
+        from: srcGlob(higherFolder),
+        message: `src/${lowerFolder} must not import from src/${higherFolder}: the layers run ${layerChain} (see README, Layout)`,
+      })),
+    ),
+  ),
+);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'state/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'dist-fakes/**', 'node_modules/**', 'state/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -12,7 +52,11 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    // Sources import each other as './x.js' (NodeNext); without the alias no such file resolves and
+    // the import-x rules see nothing.
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
@@ -21,6 +65,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': 'off',
       'import-x/no-cycle': 'error',
     },
+  },
+  {
+    files: ['src/**'],
+    rules: { 'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones }] },
   },
   {
     // Pure decision code: no I/O, no wall clock. Time comes from an injected Clock.

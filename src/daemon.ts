@@ -1,4 +1,5 @@
-import type { EndpointId } from './domain/health.js';
+import type { ReloadOutcome } from './config/reload.js';
+import type { EndpointHealth, EndpointId } from './domain/health.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { DnsQuorumError, errorMessage } from './lib/errors.js';
@@ -19,7 +20,10 @@ export interface Task {
 
 /** The write side: asked for a new decision whenever health (or an override) changes. */
 export interface Reconciling extends Task {
+  /** Decide every record again (an override changed). */
   trigger(reason: string): void;
+  /** Decide again the records of these endpoints, whose health changed. */
+  healthChanged(endpoints: readonly EndpointId[]): void;
 }
 
 /**
@@ -49,13 +53,6 @@ export interface DaemonParts {
   readonly evaluateEveryMs: number;
   /** Reads the config again and applies it in place when it can (SIGHUP, POST /v1/reload). */
   readonly reload?: (trigger: string) => Promise<ReloadOutcome>;
-}
-
-/** How a reload ended. The running config goes on unless `applied`. */
-export interface ReloadOutcome {
-  /** applied; unchanged (same config); invalid (did not load); rejected (needs a restart). */
-  readonly result: 'applied' | 'unchanged' | 'invalid' | 'rejected';
-  readonly message: string;
 }
 
 export class Daemon {
@@ -147,9 +144,9 @@ export class Daemon {
 }
 
 /** Logs each health change with its reason and asks for a reconcile pass. */
-export function announceChanges(logger: Logger, changed: ReturnType<HealthBoard['evaluate']>['changed'], reconciler: Pick<Reconciling, 'trigger'>): void {
+export function announceChanges(logger: Logger, changed: readonly EndpointHealth[], reconciler: Pick<Reconciling, 'healthChanged'>): void {
   for (const h of changed) {
     logger.info({ endpoint: h.endpointId, state: h.state, reason: h.reason, insufficientVantage: h.insufficientVantage }, `endpoint ${h.endpointId} is ${h.state}: ${h.reason}`);
   }
-  if (changed.length > 0) reconciler.trigger(`health changed: ${changed.map((h) => `${h.endpointId}=${h.state}`).join(', ')}`);
+  if (changed.length > 0) reconciler.healthChanged(changed.map((h) => h.endpointId));
 }

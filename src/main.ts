@@ -5,46 +5,45 @@
 import { join } from 'node:path';
 import { ClusterView } from './cluster/cluster-view.js';
 import { PeerVerifier } from './cluster/auth.js';
-import type { PeerMessage } from './cluster/messages.js';
 import { PeerSender } from './cluster/peer-client.js';
 import { peerRoute } from './cluster/peer-route.js';
-import type { EndpointStatus } from './cluster/status.js';
+import { endpointStatus } from './cluster/status.js';
+import { peerIntake, peerMessage } from './cluster/peer-intake.js';
+import { writeMode } from './cluster/write-mode.js';
+import { reloader } from './reload.js';
+import type { StartupHold } from './quorum/startup.js';
 import type { ResolvedConfig } from './config/types.js';
-import type { Route } from './control/api.js';
-import { AdminApi } from './control/api.js';
-import { Metrics } from './control/metrics.js';
-import { statusRoute } from './control/status.js';
-import type { DaemonStatusReport } from './control/status.js';
-import { FileAuditLog } from './control/audit.js';
-import { auditWrites } from './control/audit-observer.js';
-import { OverrideEffectChecker } from './control/override-effect.js';
-import { overrideRoutes } from './control/override-routes.js';
-import { FileOverrideStore } from './control/override-store.js';
-import { OverrideSweeper } from './control/override-sweeper.js';
-import { overrideView } from './control/override-wire.js';
-import { fromPeerOverride, toPeerOverride } from './cluster/override-exchange.js';
-import { describeAction, entryState } from './domain/override.js';
+import type { Route } from './control/api/server.js';
+import { AdminApi } from './control/api/server.js';
+import { Metrics } from './control/metrics/metrics.js';
+import { statusRoute } from './control/api/status.js';
+import type { DaemonStatusReport } from './control/api/status.js';
+import { FileAuditLog } from './control/audit/file-log.js';
+import { auditWrites } from './control/audit/write-observer.js';
+import { OverrideEffectChecker } from './control/overrides/effect.js';
+import { overrideRoutes } from './control/api/override-routes.js';
+import { FileOverrideStore } from './control/overrides/file-store.js';
+import { OverrideSweeper } from './control/overrides/sweeper.js';
+import { overrideView } from './control/overrides/wire.js';
+import { entryState } from './domain/override.js';
 import { HybridLogicalClock } from './lib/hlc.js';
-import { reloadBlockers, sameConfig } from './config/reload.js';
 import type { CheckSpec } from './domain/zone.js';
 import type { EndpointId } from './domain/health.js';
-import { healthzRoute, readiness, readyzRoute, reloadRoute, ReloadRecord } from './control/lifecycle.js';
-import { NotificationHub } from './control/notify.js';
-import { driftClearedNotification, driftNotification, notifyingAudit, recordNotification } from './control/notify-events.js';
-import type { Notifier } from './control/notify-types.js';
-import { ProviderFailureWatch } from './control/provider-watch.js';
-import { errorMessage } from './lib/errors.js';
+import { healthzRoute, readiness, readyzRoute, reloadRoute, ReloadRecord } from './control/api/lifecycle.js';
+import { NotificationHub } from './control/notify/hub.js';
+import { driftClearedNotification, driftNotification, notifyingAudit, recordNotification } from './control/notify/events.js';
+import type { Notifier } from './control/notify/notifier.js';
+import { ProviderFailureWatch } from './control/notify/provider-watch.js';
 import { periodic } from './lib/periodic.js';
 import { TaskSlot } from './lib/task-slot.js';
 import type { ProbeTarget } from './probe/prober.js';
 import type { DnsProvider } from './providers/provider.js';
 import type { SyncObserver } from './sync/status.js';
-import type { FailoverRecordRef } from './sync/targets.js';
+import type { FailoverRecordRef } from './probe/targets.js';
 import type { WriteMode } from './sync/reconciler.js';
 import { Daemon } from './daemon.js';
-import type { Reconciling, ReloadOutcome, Service, Task } from './daemon.js';
+import type { Reconciling, Service, Task } from './daemon.js';
 import { announceChanges } from './daemon.js';
-import type { HealthView } from './domain/health.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { createProber } from './probe/prober.js';
@@ -57,8 +56,7 @@ import { Reconciler } from './sync/reconciler.js';
 import type { AskServers } from './sync/provider-syncer.js';
 import { concurrencyLimit } from './verify/limit.js';
 import { verifyServer } from './verify/servers.js';
-import { desiredExpectations } from './verify/verify.js';
-import { endpointTargets, failoverRecords } from './sync/targets.js';
+import { endpointTargets, failoverRecords } from './probe/targets.js';
 
 export interface DaemonEnvironment {
   readonly logger: Logger;
@@ -135,20 +133,9 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
   const resolve = nameServerAddresses(initial);
   const limit = concurrencyLimit(MAX_DNS_QUESTIONS_IN_FLIGHT);
   const askServers: AskServers = (hosts, expectations, signal) => Promise.all(hosts.map((host) => verifyServer(host, expectations, { resolve, limit, signal })));
-  const writeMode = (): WriteMode => {
-    // Overrides need no quorum: with no writer in view (this replica cut off from its peers, or
-    // all of them down) an override is still written, and health decides nothing meanwhile.
-    const breakGlass = store.active().length > 0;
-    const notWriter = cluster.holdReason();
-    if (notWriter !== undefined) {
-      if (breakGlass && initial.cluster.writer && cluster.writer() === null) return { kind: 'overrides-only', reason: `break-glass: ${notWriter}; no replica can write, so overrides are written from here` };
-      return { kind: 'hold', reason: notWriter };
-    }
-    // Not before every failover record has quorum data; overrides meanwhile.
-    const hold = startupHold({ startedAt, warmupMs: bound.config.cluster.warmupMs, now: clock.now(), records: bound.records, health: board.snapshot() });
-    if (!hold.hold) return { kind: 'all' };
-    return breakGlass ? { kind: 'overrides-only', reason: `startup: ${hold.reason}; overrides are written meanwhile` } : { kind: 'hold', reason: hold.reason };
-  };
+  const startup = (): StartupHold => startupHold({ startedAt, warmupMs: bound.config.cluster.warmupMs, now: clock.now(), records: bound.records, health: board.view() });
+  const currentWriteMode = (): WriteMode =>
+    writeMode({ notWriter: cluster.holdReason(), writerCapable: initial.cluster.writer, writerInView: cluster.writer() !== null, overridesActive: store.active().length > 0, startup: startup() });
 
   // The status closes over the daemon, which is built last; it is only read once the API is up.
   const built: { daemon?: Daemon } = {};
@@ -160,7 +147,7 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
     now: clock.now(),
     ...reconcilers.current.status(),
     cluster: cluster.status(sender?.status() ?? [], exchange?.rejected() ?? {}),
-    endpoints: endpointStatus(board.snapshot(), clock.now()),
+    endpoints: endpointStatus(board.view(), clock.now()),
     overrides: store.entries().filter((e) => entryState(e, clock.now()) === 'active').map((e) => overrideView(e, clock.now())),
     config: reloads.status(),
   });
@@ -187,12 +174,11 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
       providers,
       clock,
       logger: syncLog,
-      health: () => board.snapshot(),
+      health: () => board.view(),
       overrides: () => store.active(),
-      writeMode,
+      writeMode: currentWriteMode,
       sync: config.sync,
       askServers,
-      expectations: (zone, desired) => desiredExpectations(zone, desired, []),
       observer,
       passTimeoutMs: PASS_TIMEOUT_MS,
       onRecordChange: (change) => {
@@ -215,7 +201,11 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
   let bound = bind(initial);
   const reconcilers = new TaskSlot<Reconciler>(bound.reconciler);
   const hubs = new TaskSlot<NotificationHub>(bound.notifications);
-  const reconciling: Reconciling = { run: (signal) => reconcilers.run(signal), trigger: (reason) => { reconcilers.current.trigger(reason); } };
+  const reconciling: Reconciling = {
+    run: (signal) => reconcilers.run(signal),
+    trigger: (reason) => { reconcilers.current.trigger(reason); },
+    healthChanged: (endpoints) => { reconcilers.current.healthChanged(endpoints); },
+  };
 
   const healthLog = logger.child({ component: 'quorum' });
   const scheduler = new ProbeScheduler({
@@ -239,36 +229,22 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
   const overridesLog = logger.child({ component: 'overrides' });
   const apiLog = logger.child({ component: 'api' });
 
-  /** Reads the config again and, when it can be applied in place, applies it; never throws. */
-  const reloadOnce = async (trigger: string): Promise<ReloadOutcome> => {
-    if (env.loadConfig === undefined) return reloads.record({ result: 'rejected', message: 'this daemon was started without a config file to read again' }, metrics, apiLog);
-    let next: ResolvedConfig;
-    try {
-      next = await env.loadConfig();
-    } catch (err) {
-      return reloads.record({ result: 'invalid', message: `the new config was not loaded, the running one goes on: ${errorMessage(err)}` }, metrics, apiLog);
-    }
-    if (sameConfig(bound.config, next)) return reloads.record({ result: 'unchanged', message: `${next.source}: nothing changed` }, metrics, apiLog);
-    const blockers = reloadBlockers(bound.config, next);
-    if (blockers.length > 0) return reloads.record({ result: 'rejected', message: `not reloaded, the running config goes on: ${blockers.join('; ')}` }, metrics, apiLog);
-    const previous = bound;
-    bound = bind(next);
-    api.setTokens(next.api.tokens);
-    scheduler.setTargets(bound.targets);
-    // The old reconciler finishes the write it has in flight before the new one starts.
-    await Promise.all([reconcilers.replace(bound.reconciler), hubs.replace(bound.notifications)]);
-    await Promise.all([...previous.providers.values()].map((p) => p.close()));
-    reconciling.trigger(`config reloaded (${trigger})`);
-    return reloads.record({ result: 'applied', message: `${next.source} applied (${trigger}): ${next.zones.length} zones, ${bound.endpointIds.length} endpoints` }, metrics, apiLog);
-  };
-
-  // One reload at a time: SIGHUP and POST /v1/reload may come together.
-  let reloading: Promise<unknown> = Promise.resolve();
-  const reload = (trigger: string): Promise<ReloadOutcome> => {
-    const next = reloading.then(() => reloadOnce(trigger));
-    reloading = next.catch(() => undefined);
-    return next;
-  };
+  const reload = reloader({
+    load: env.loadConfig,
+    running: () => bound.config,
+    apply: async (next, trigger) => {
+      const previous = bound;
+      bound = bind(next);
+      api.setTokens(next.api.tokens);
+      scheduler.setTargets(bound.targets);
+      // The old reconciler finishes the write it has in flight before the new one starts.
+      await Promise.all([reconcilers.replace(bound.reconciler), hubs.replace(bound.notifications)]);
+      await Promise.all([...previous.providers.values()].map((p) => p.close()));
+      reconciling.trigger(`config reloaded (${trigger})`);
+      return `${next.zones.length} zones, ${bound.endpointIds.length} endpoints`;
+    },
+    record: (outcome) => reloads.record(outcome, metrics, apiLog),
+  });
 
   const routes: Route[] = [
     statusRoute(status),
@@ -276,7 +252,7 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
     healthzRoute(() => built.daemon?.state ?? 'starting'),
     readyzRoute(() => readiness({
       state: built.daemon?.state ?? 'starting',
-      hold: startupHold({ startedAt, warmupMs: bound.config.cluster.warmupMs, now: clock.now(), records: bound.records, health: board.snapshot() }),
+      hold: startup(),
       sync: reconcilers.current.status(),
     })),
     reloadRoute(() => reload('POST /v1/reload')),
@@ -304,7 +280,7 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
     { name: 'notifications', task: hubs },
     {
       name: 'provider watch',
-      task: periodic(PROVIDER_WATCH_MS, () => {
+      task: periodic(clock, PROVIDER_WATCH_MS, () => {
         providerWatch.setThreshold(bound.config.notifications.providerFailingAfterMs);
         for (const event of providerWatch.observe(reconcilers.current.status(), clock.now())) notifier.notify(event);
       }),
@@ -320,23 +296,15 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
       peers: initial.cluster.peers.map((p) => p.region),
       clock,
       logger: clusterLog,
-      onMessage: (message, receivedAt) => {
-        cluster.received(message, receivedAt);
-        // Ages become this replica's own times: a peer's clock never enters a decision.
-        board.ingestPeerVerdicts(
-          message.verdicts.map((v) => ({ region: message.region, endpointId: v.endpointId, state: v.state, observedAt: receivedAt - v.ageMs, reason: v.reason })),
-        );
-        announceChanges(healthLog, board.evaluate(bound.endpointIds).changed, reconciling);
-        if (message.overrides.length > 0) {
-          store.merge(message.overrides.map((o) => fromPeerOverride(o, receivedAt))).then(
-            (adopted) => {
-              for (const entry of adopted) overridesLog.info({ override: entry.override.id, from: message.region, state: entryState(entry, clock.now()) }, `learned override ${entry.override.id} (${describeAction(entry.override.action)} on ${entry.override.name}) from ${message.region}`);
-              if (adopted.length > 0) overridesChanged();
-            },
-            (err: unknown) => { overridesLog.error({ err, from: message.region }, 'could not take in the overrides a peer sent'); },
-          );
-        }
-      },
+      onMessage: peerIntake({
+        cluster,
+        board,
+        store,
+        clock,
+        logger: overridesLog,
+        healthChanged: (changed) => { announceChanges(healthLog, changed, reconciling); },
+        overridesAdopted: overridesChanged,
+      }),
     });
     routes.push(exchange.route);
     sender = new PeerSender({
@@ -347,17 +315,7 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
       logger: clusterLog,
       intervalMs: initial.cluster.exchangeIntervalMs,
       requestTimeoutMs: Math.min(PEER_REQUEST_TIMEOUT_MS, initial.cluster.staleAfterMs),
-      message: (): PeerMessage => {
-        const now = clock.now();
-        return {
-          v: 1,
-          region,
-          writer: initial.cluster.writer,
-          seesQuorum: cluster.seesQuorum(),
-          verdicts: board.localVerdicts().map((v) => ({ endpointId: v.endpointId, state: v.state, ageMs: Math.max(0, now - v.observedAt), reason: v.reason })),
-          overrides: store.entries().map((e) => toPeerOverride(e, now)),
-        };
-      },
+      message: peerMessage({ region, writer: initial.cluster.writer, cluster, board, store, clock }),
     });
     background.push({ name: 'peer exchange', task: sender });
   }
@@ -380,15 +338,4 @@ export async function buildDaemon(initial: ResolvedConfig, env: DaemonEnvironmen
   });
   built.daemon = daemon;
   return daemon;
-}
-
-function endpointStatus(health: HealthView, now: number): EndpointStatus[] {
-  return [...health.values()].map((h) => ({
-    endpointId: h.endpointId,
-    state: h.state,
-    reason: h.reason,
-    insufficientVantage: h.insufficientVantage,
-    since: h.since,
-    regions: h.regions.map((r) => ({ region: r.region, state: r.state, ageMs: Math.max(0, now - r.observedAt), reason: r.reason })),
-  }));
 }

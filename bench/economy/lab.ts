@@ -3,8 +3,8 @@ import type { HostPort } from '../../src/config/types.js';
 import type { EndpointHealth } from '../../src/domain/health.js';
 import { fqdn } from '../../src/domain/record.js';
 import type { ZoneSpec } from '../../src/domain/zone.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import { ManualClock, systemClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { Ns1Provider } from '../../src/providers/ns1/provider.js';
@@ -17,9 +17,8 @@ import { addressOf, verifyServer } from '../../src/verify/servers.js';
 import type { ServerVerification } from '../../src/verify/servers.js';
 import type { ConcurrencyLimit } from '../../src/verify/limit.js';
 import type { Expectation } from '../../src/verify/compare.js';
-import type { DesiredZone } from '../../src/plan/desired.js';
 import { queryDns } from '../../src/lib/dns-query.js';
-import { desiredExpectations } from '../../src/verify/verify.js';
+import { desiredExpectations } from '../../src/plan/expectations.js';
 
 /**
  * Both fakes in-process on loopback, the real Route53 and NS1 providers against them, and the
@@ -163,7 +162,6 @@ export async function startLab(zone: ZoneSpec, health: Map<string, EndpointHealt
     const dns = new RememberedAnswers(zone.name, resolve, concurrencyLimit(MAX_DNS_QUESTIONS_IN_FLIGHT));
     const stop = new AbortController();
     let running: Promise<void> | undefined;
-    let latestDesired: DesiredZone | undefined;
     const servers = [hosted.nameservers.map(fqdn), ns1Zone.dnsServers.map(fqdn)];
     const lab: Lab = {
       clock,
@@ -190,15 +188,12 @@ export async function startLab(zone: ZoneSpec, health: Map<string, EndpointHealt
           lab.dnsQuestions += hosts.length * expectations.length;
           return dns.ask(hosts, expectations, signal);
         },
-        expectations: (z, desired) => {
-          latestDesired = desired;
-          return desiredExpectations(z, desired, []);
-        },
         observer,
         passTimeoutMs: PASS_TIMEOUT_MS,
       }),
       counts: () => countRequests(route53, ns1),
       fullComparison: async () => {
+        const latestDesired = lab.reconciler.target(zone.name)?.desired;
         if (latestDesired === undefined) throw new Error('no comparison has been made yet');
         const expectations = desiredExpectations(zone, latestDesired, []);
         const cpu = process.cpuUsage();

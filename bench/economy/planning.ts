@@ -1,22 +1,22 @@
 import type { RecordSet } from '../../src/domain/record.js';
 import { keyOf } from '../../src/domain/record.js';
 import type { ZoneSpec } from '../../src/domain/zone.js';
-import { changeCount } from '../../src/domain/change-set.js';
+import { changeCount, emptyChangeSet } from '../../src/domain/change-set.js';
 import type { EndpointHealth } from '../../src/domain/health.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { endpointId } from '../../src/domain/health.js';
 import { desiredZone } from '../../src/plan/desired.js';
 import type { DesiredZone } from '../../src/plan/desired.js';
-import { splitDrift } from '../../src/plan/drift.js';
+import { planZone } from '../../src/plan/zone-plan.js';
 import { ZoneDecider } from '../../src/sync/decider.js';
-import { planProvider, unsafeChanges } from '../../src/sync/provider-plan.js';
 import { percentile } from '../result.js';
 
 /**
- * CPU time of planning one zone: desiredZone (spec + health -> record sets) and planProvider
- * (the diff against what a provider lists), as the daemon runs them on every API read; then the
- * rest of a pass's planning (drift split, guardrails) and the decider's re-decision, which the
- * daemon runs every second.
+ * CPU time of planning one zone: desiredZone (spec + health -> record sets) and planZone for one
+ * provider on that decision (diff, drift split, guardrails, expectations), as the daemon runs
+ * them on every API read; then the decider's full re-decision, which the daemon runs every
+ * second, and its re-decision of the one record a health change touches.
  */
 
 export interface StageTiming {
@@ -29,7 +29,7 @@ export interface StageTiming {
 export interface PlanningResult {
   readonly records: number;
   readonly changes: number;
-  /** desiredZone + planProvider per run. */
+  /** desiredZone + planZone per run. */
   readonly plan: StageTiming;
   readonly stages: readonly StageTiming[];
 }
@@ -90,11 +90,11 @@ export function measurePlanning(zone: ZoneSpec, health: ReadonlyMap<string, Endp
   const current = listingDiffering(reference, differing);
   const converged = new Map(reference.records.map((rs) => [keyOf(rs), rs]));
 
-  const plan: StageTiming = { stage: 'desiredZone + planProvider', cpuMs: [], wallMs: [] };
+  const plan: StageTiming = { stage: 'desiredZone + planZone', cpuMs: [], wallMs: [] };
   const desiredStage: StageTiming = { stage: '  desiredZone', cpuMs: [], wallMs: [] };
-  const diffStage: StageTiming = { stage: '  planProvider (diff)', cpuMs: [], wallMs: [] };
-  const restStage: StageTiming = { stage: 'splitDrift + unsafeChanges', cpuMs: [], wallMs: [] };
+  const planStage: StageTiming = { stage: '  planZone (diff, drift, guardrails, expectations)', cpuMs: [], wallMs: [] };
   const decideStage: StageTiming = { stage: 'ZoneDecider.decide (each second)', cpuMs: [], wallMs: [] };
+  const healthStage: StageTiming = { stage: 'ZoneDecider.healthChanged (one endpoint)', cpuMs: [], wallMs: [] };
   const push = (stage: StageTiming, t: { cpuMs: number; wallMs: number }): void => {
     (stage.cpuMs as number[]).push(t.cpuMs);
     (stage.wallMs as number[]).push(t.wallMs);
@@ -104,23 +104,22 @@ export function measurePlanning(zone: ZoneSpec, health: ReadonlyMap<string, Endp
   const decider = new ZoneDecider({ zones: [zone], clock, logger: silentLogger(), health: () => health, overrides: () => [], healthPaused: () => false });
   decider.observe(zone, 'r53', current, APEX_NAMESERVERS.slice(0, 4));
   decider.observe(zone, 'ns1', current, APEX_NAMESERVERS.slice(4));
+  const listings = new Map([['r53', current]]);
+  const nameservers = new Map([['r53', APEX_NAMESERVERS.slice(0, 4)], ['ns1', APEX_NAMESERVERS.slice(4)]]);
+  const failover = zone.records.find((r) => r.kind === 'failover');
+  const firstValue = failover?.kind === 'failover' ? failover.failover.pools[0]?.values[0] : undefined;
+  const touched = failover === undefined || firstValue === undefined ? [] : [endpointId(failover.name, failover.type, firstValue)];
 
   let changes = 0;
   for (let run = 0; run < runs; run++) {
     const desired = timed(() => desiredZone(inputs));
-    const diff = timed(() => planProvider(zone, desired.result, current));
+    const planned = timed(() => planZone({ zone, listings, nameservers, decision: { decided: desired.result }, converged: new Map([['r53', converged]]), force: false }));
     push(desiredStage, desired);
-    push(diffStage, diff);
-    push(plan, { cpuMs: desired.cpuMs + diff.cpuMs, wallMs: desired.wallMs + diff.wallMs });
-    changes = changeCount(diff.result.changes);
-    push(
-      restStage,
-      timed(() => {
-        const split = splitDrift(diff.result.changes, desired.result.records, converged);
-        return unsafeChanges(zone, desired.result, split.intended, current, false);
-      }),
-    );
+    push(planStage, planned);
+    push(plan, { cpuMs: desired.cpuMs + planned.cpuMs, wallMs: desired.wallMs + planned.wallMs });
+    changes = changeCount(planned.result.providers[0]?.changes ?? emptyChangeSet(zone.name));
     push(decideStage, timed(() => decider.decide()));
+    push(healthStage, timed(() => decider.healthChanged(touched)));
   }
-  return { records: reference.records.length, changes, plan, stages: [plan, desiredStage, diffStage, restStage, decideStage] };
+  return { records: reference.records.length, changes, plan, stages: [plan, desiredStage, planStage, decideStage, healthStage] };
 }

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fqdn } from '../../src/domain/record.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import { Backend } from './backend.js';
 import { Replica, freePorts } from './replicas.js';
 

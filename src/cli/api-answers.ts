@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { overrideViewSchema } from '../control/override-wire.js';
-import type { AuditAnswer, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, ReleasedAnswer } from '../control/override-wire.js';
-import type { AuditEvent } from '../control/override-types.js';
+import { overrideViewSchema } from '../control/overrides/wire.js';
+import type { AuditAnswer, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, ReleasedAnswer } from '../control/overrides/wire.js';
+import type { AuditEvent } from '../control/audit/log.js';
 
 /**
  * Checks of the admin API's override, release and audit answers (the shapes in

@@ -7,7 +7,7 @@ import { Wakeup } from '../lib/wakeup.js';
 import { signPeerRequest } from './auth.js';
 import { PEER_PATH } from './messages.js';
 import type { PeerMessage } from './messages.js';
-import { MAX_AGE_MS, MAX_REASON_LENGTH } from './peer-route.js';
+import { MAX_AGE_MS, MAX_VERDICT_REASON_LENGTH } from './peer-route.js';
 
 /**
  * The sending side of the peer exchange: this replica's message, signed, posted to every peer every
@@ -80,7 +80,7 @@ export function withinPeerLimits(message: PeerMessage): PeerMessage {
     verdicts: message.verdicts.map((v) => ({
       ...v,
       ageMs: Number.isFinite(v.ageMs) ? Math.min(Math.max(0, v.ageMs), MAX_AGE_MS - 1) : MAX_AGE_MS - 1,
-      reason: v.reason.length > MAX_REASON_LENGTH ? `${v.reason.slice(0, MAX_REASON_LENGTH - 1)}…` : v.reason,
+      reason: v.reason.length > MAX_VERDICT_REASON_LENGTH ? `${v.reason.slice(0, MAX_VERDICT_REASON_LENGTH - 1)}…` : v.reason,
     })),
   };
 }
@@ -123,12 +123,13 @@ export class PeerSender {
   private readonly message: () => PeerMessage;
   private readonly fetchImpl: typeof fetch;
   private readonly targets: readonly PeerTarget[];
-  private readonly wakeup = new Wakeup();
+  private readonly wakeup: Wakeup;
 
   constructor(options: PeerSenderOptions) {
     this.self = options.self;
     this.secret = options.secret;
     this.clock = options.clock;
+    this.wakeup = new Wakeup(options.clock);
     this.logger = options.logger;
     this.intervalMs = options.intervalMs;
     this.requestTimeoutMs = options.requestTimeoutMs;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RECORD_TYPES } from '../domain/record.js';
-import { ApiError } from '../control/api.js';
-import type { Route } from '../control/api.js';
+import { ApiError } from '../lib/api-route.js';
+import type { Route } from '../lib/api-route.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { PeerVerifier } from './auth.js';
@@ -20,7 +20,8 @@ export type PeerRejection = 'malformed' | 'bad-signature' | 'stale' | 'replayed'
 export const MAX_PEER_VERDICTS = 100_000;
 /** A message with MAX_PEER_VERDICTS verdicts of typical size fits; the admin API's own limit is far smaller. */
 export const MAX_PEER_BODY_BYTES = 16 * 1024 * 1024;
-export const MAX_REASON_LENGTH = 500;
+/** A verdict's reason (what its probe saw); the sender shortens longer ones rather than have the message refused. */
+export const MAX_VERDICT_REASON_LENGTH = 500;
 const MAX_NAME_LENGTH = 1_000;
 /** Ages at or beyond a day are refused: no verdict that old is fresh, and it bounds what a peer can claim. */
 export const MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -30,7 +31,7 @@ const peerVerdictSchema = z.object({
   endpointId: z.string().min(1).max(MAX_NAME_LENGTH),
   state: z.enum(['up', 'down', 'unknown']),
   ageMs: z.number().min(0).lt(MAX_AGE_MS),
-  reason: z.string().max(MAX_REASON_LENGTH),
+  reason: z.string().max(MAX_VERDICT_REASON_LENGTH),
 });
 
 /** Far above any real number of overrides; bounds the work one message can cause. */

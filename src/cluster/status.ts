@@ -1,3 +1,5 @@
+import type { HealthView } from '../domain/health.js';
+
 /** What the cluster side reports in status: plain JSON. Times are epoch ms of this replica's clock. */
 
 export interface PeerStatus {
@@ -39,4 +41,16 @@ export interface EndpointStatus {
   readonly insufficientVantage: boolean;
   readonly since: number;
   readonly regions: readonly { readonly region: string; readonly state: string; readonly ageMs: number; readonly reason: string }[];
+}
+
+/** Every endpoint's health across regions as status shows it, with ages at `now`. */
+export function endpointStatus(health: HealthView, now: number): EndpointStatus[] {
+  return [...health.values()].map((h) => ({
+    endpointId: h.endpointId,
+    state: h.state,
+    reason: h.reason,
+    insufficientVantage: h.insufficientVantage,
+    since: h.since,
+    regions: h.regions.map((r) => ({ region: r.region, state: r.state, ageMs: Math.max(0, now - r.observedAt), reason: r.reason })),
+  }));
 }

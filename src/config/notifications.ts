@@ -1,4 +1,4 @@
-import type { NotificationKind, NotificationSeverity } from '../control/notify-types.js';
+import type { NotificationKind, NotificationSeverity } from '../domain/notification.js';
 import type { ConfigNode, MapEntry, Position } from './positions.js';
 import { readEntries, readMap } from './reader.js';
 import type { MapView, Path, Readers } from './reader.js';

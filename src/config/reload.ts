@@ -1,6 +1,20 @@
 import type { ResolvedConfig } from './types.js';
 
 /**
+ * How a config reload ended: applied (the new config runs), unchanged (read and valid, but the
+ * same as the running one), invalid (it did not load or validate), rejected (valid, but it changes
+ * something only a restart can, or the daemon has no file to read again).
+ */
+export const RELOAD_RESULTS = ['applied', 'unchanged', 'invalid', 'rejected'] as const;
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
+
+/** How a reload ended. The running config goes on unless `applied`. */
+export interface ReloadOutcome {
+  readonly result: ReloadResult;
+  readonly message: string;
+}
+
+/**
  * What a running daemon cannot take from a reloaded config, each with why; empty when the new
  * config can be applied in place. These are bound to sockets, files or peers that were set up at
  * start: changing them by reload would half-apply (peers still expecting the old secret, the

@@ -1,4 +1,4 @@
-import type { NotificationKind, NotificationSeverity } from '../control/notify-types.js';
+import type { NotificationKind, NotificationSeverity } from '../domain/notification.js';
 import type { ZoneSpec } from '../domain/zone.js';
 
 /** host:port, parsed. IPv6 hosts are written "[::1]:53" in the config and stored without brackets. */

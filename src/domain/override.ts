@@ -34,6 +34,11 @@ export interface Override {
   readonly expiresAt: number;
 }
 
+/** The longest reason (to make or release an override) the admin API takes; the CLI checks it before sending. */
+export const MAX_REASON_LENGTH = 500;
+/** The longest actor (X-DnsQuorum-Actor, the CLI's --actor) the admin API takes. */
+export const MAX_ACTOR_LENGTH = 200;
+
 /** Who ended an override by hand, and why. */
 export interface OverrideRelease {
   readonly at: number;

@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js';
 import type { ManualClock } from './clock.js';
 
 /**
@@ -8,22 +9,7 @@ import type { ManualClock } from './clock.js';
 /** Waits ms milliseconds; rejects with the signal's reason when it aborts first. */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
-export const sleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+export const sleep: Sleep = (ms, signal) => systemClock.sleep(ms, signal);
 
 /**
  * A Sleep that moves a ManualClock forward instead of waiting. Give the same clock to whatever

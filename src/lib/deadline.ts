@@ -1,3 +1,5 @@
+import type { Clock } from './clock.js';
+
 /**
  * Signals that abort when a parent does or when time runs out. Every bounded wait in the daemon
  * goes through here instead of AbortSignal.any([parent, AbortSignal.timeout(ms)]), for two reasons
@@ -21,9 +23,10 @@ export interface Deadline {
 
 /**
  * A signal that aborts with the first parent to abort (with its reason) or, given timeoutMs, after
- * that long with a TimeoutError "no answer within N ms".
+ * that long with a TimeoutError "no answer within N ms". The time is measured on `clock` when one
+ * is given (a ManualClock in tests), else by a real timer.
  */
-export function startDeadline(parents: AbortSignal | readonly AbortSignal[], timeoutMs?: number): Deadline {
+export function startDeadline(parents: AbortSignal | readonly AbortSignal[], timeoutMs?: number, clock?: Clock): Deadline {
   const controller = new AbortController();
   let timedOut = false;
   const detach: (() => void)[] = [];
@@ -37,18 +40,21 @@ export function startDeadline(parents: AbortSignal | readonly AbortSignal[], tim
     }
     detach.push(follow(parent, abort));
   }
-  const timer =
-    timeoutMs === undefined || controller.signal.aborted
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
-        }, timeoutMs);
+  const expire = (): void => {
+    timedOut = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs ?? 0} ms`, 'TimeoutError'));
+  };
+  const armed = timeoutMs !== undefined && !controller.signal.aborted;
+  const timer = armed && clock === undefined ? setTimeout(expire, timeoutMs) : undefined;
+  // The pending sleep holds `expire`, and with it the controller, as strongly as a timer would.
+  const stopSleep = armed && clock !== undefined ? new AbortController() : undefined;
+  if (stopSleep !== undefined && clock !== undefined) clock.sleep(timeoutMs ?? 0, stopSleep.signal).then(expire, () => undefined);
   return {
     signal: controller.signal,
     timedOut: () => timedOut,
     dispose: () => {
       clearTimeout(timer);
+      stopSleep?.abort();
       for (const d of detach.splice(0)) d();
     },
   };
@@ -88,8 +94,13 @@ function follow(parent: AbortSignal, abort: (reason: unknown) => void): () => vo
 }
 
 /** Runs work under a deadline, and disposes of the deadline however the work ends. */
-export async function withDeadline<T>(parents: AbortSignal | readonly AbortSignal[], timeoutMs: number | undefined, work: (signal: AbortSignal, deadline: Deadline) => Promise<T>): Promise<T> {
-  const deadline = startDeadline(parents, timeoutMs);
+export async function withDeadline<T>(
+  parents: AbortSignal | readonly AbortSignal[],
+  timeoutMs: number | undefined,
+  work: (signal: AbortSignal, deadline: Deadline) => Promise<T>,
+  clock?: Clock,
+): Promise<T> {
+  const deadline = startDeadline(parents, timeoutMs, clock);
   try {
     return await work(deadline.signal, deadline);
   } finally {

@@ -1,13 +1,15 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock } from './clock.js';
 
 /**
  * A level-triggered wake-up: `notify()` any number of times, and the next `wait()` returns at
- * once; otherwise `wait()` returns after `ms` or when the signal aborts. Notifications made while
- * nobody waits are not lost.
+ * once; otherwise `wait()` returns after `ms` on the clock or when the signal aborts. Notifications
+ * made while nobody waits are not lost.
  */
 export class Wakeup {
   private pending = false;
   private release: (() => void) | undefined;
+
+  constructor(private readonly clock: Clock) {}
 
   notify(): void {
     this.pending = true;
@@ -26,7 +28,7 @@ export class Wakeup {
       this.release = resolve;
     });
     try {
-      await Promise.race([notified, delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+      await Promise.race([notified, this.clock.sleep(ms, timer.signal).catch(() => undefined)]);
     } finally {
       timer.abort();
       signal.removeEventListener('abort', onAbort);

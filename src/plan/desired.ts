@@ -2,7 +2,7 @@ import { endpointId } from '../domain/health.js';
 import type { EndpointHealth, HealthView } from '../domain/health.js';
 import { isOverrideActive } from '../domain/override.js';
 import type { Override } from '../domain/override.js';
-import { keyOf, normalizeRecordSet, recordKey } from '../domain/record.js';
+import { keyOf, normalizeRecordSet, recordKey, recordSetsEqual } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { FailoverRecordSpec, PoolSpec, StaticRecordSpec, ZoneSpec } from '../domain/zone.js';
 
@@ -75,7 +75,8 @@ const HOUR_MS = 3_600_000;
  *   budget spent this hour   -> keep what is served
  *   health paused            -> keep what is served (minus drained values), unless an override forces a pool
  */
-export function desiredZone(inputs: DesiredZoneInputs): DesiredZone {
+export function desiredZone(inputs: DesiredZoneInputs, previous?: PreviousDecision): DesiredZone {
+  if (previous?.touched !== undefined) return redecide(inputs, previous.desired, previous.touched);
   const { zone } = inputs;
   const records: RecordSet[] = [];
   const managed = new Set<RecordKey>();
@@ -90,13 +91,11 @@ export function desiredZone(inputs: DesiredZoneInputs): DesiredZone {
     }
     const decision = decideFailover(spec, inputs);
     decisions.push(decision);
-    if (decision.values !== null) {
-      records.push(normalizeRecordSet({ name: spec.name, type: spec.type, ttl: spec.ttl, values: decision.values }));
-    }
+    if (decision.values !== null) records.push(failoverRecordSet(spec, decision.values));
   }
 
-  if (zone.nameservers === 'sync' && inputs.apexNameservers !== undefined && inputs.apexNameservers.length > 0) {
-    const apexNs = normalizeRecordSet({ name: zone.name, type: 'NS', ttl: zone.nameserverTtl, values: inputs.apexNameservers });
+  const apexNs = apexNameserverSet(inputs);
+  if (apexNs !== undefined) {
     managed.add(keyOf(apexNs));
     records.push(apexNs);
   }
@@ -105,6 +104,127 @@ export function desiredZone(inputs: DesiredZoneInputs): DesiredZone {
   // building was most of the cost of the decision the daemon repeats every second.
   const sorted = records.map((rs) => ({ key: keyOf(rs), rs })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { zone: zone.name, records: sorted.map((k) => k.rs), managed, decisions };
+}
+
+/**
+ * The decision this one follows. With `touched`, only those failover records (and the apex NS)
+ * are decided again and every other decision is taken over as it was: a health change costs work
+ * in proportion to the records it touches, not the zone. The caller names every record whose
+ * inputs changed (its endpoints' health, its overrides, what it serves); rules that move with time
+ * alone (hold-down, expiry, the hourly budget) are caught by a full decision, without `touched`.
+ */
+export interface PreviousDecision {
+  readonly desired: DesiredZone;
+  readonly touched?: ReadonlySet<RecordKey>;
+}
+
+function redecide(inputs: DesiredZoneInputs, previous: DesiredZone, touched: ReadonlySet<RecordKey>): DesiredZone {
+  const { zone } = inputs;
+  const index = specIndex(zone);
+  const records = [...previous.records];
+  const decisions = [...previous.decisions];
+  let managed = previous.managed;
+  const place = (key: RecordKey, rs: RecordSet | undefined): void => {
+    const at = lowerBound(records, key);
+    const here = records[at] !== undefined && keyOf(records[at]) === key;
+    if (rs === undefined) {
+      if (here) records.splice(at, 1);
+    } else if (here) records[at] = rs;
+    else records.splice(at, 0, rs);
+  };
+  for (const key of touched) {
+    const entry = index.get(key);
+    if (entry === undefined) continue;
+    const decision = decideFailover(entry.spec, inputs);
+    decisions[entry.decisionIndex] = decision;
+    place(key, decision.values === null ? undefined : failoverRecordSet(entry.spec, decision.values));
+  }
+  const apexKey = recordKey(zone.name, 'NS');
+  const apexNs = apexNameserverSet(inputs);
+  if (zone.nameservers === 'sync' && (apexNs !== undefined) !== previous.managed.has(apexKey)) {
+    const next = new Set(previous.managed);
+    if (apexNs === undefined) next.delete(apexKey);
+    else next.add(apexKey);
+    managed = next;
+  }
+  if (zone.nameservers === 'sync') place(apexKey, apexNs);
+  return { zone: zone.name, records, managed, decisions };
+}
+
+/** The decision on one failover record of `desired`, found without a scan. */
+export function decisionFor(zone: ZoneSpec, desired: DesiredZone, key: RecordKey): RecordDecision | undefined {
+  const entry = specIndex(zone).get(key);
+  return entry === undefined ? undefined : desired.decisions[entry.decisionIndex];
+}
+
+/** The record set `desired` holds for `key`, found by binary search. */
+export function recordFor(desired: DesiredZone, key: RecordKey): RecordSet | undefined {
+  const at = desired.records[lowerBound(desired.records, key)];
+  return at !== undefined && keyOf(at) === key ? at : undefined;
+}
+
+/**
+ * The keys whose record set differs between two decisions of one zone; with `touched`, only those
+ * keys and the apex NS are compared (the others were taken over unchanged).
+ */
+export function changedKeys(zone: ZoneSpec, before: DesiredZone, after: DesiredZone, touched?: ReadonlySet<RecordKey>): RecordKey[] {
+  const same = (a: RecordSet | undefined, b: RecordSet | undefined): boolean => a === b || (a !== undefined && b !== undefined && recordSetsEqual(a, b));
+  if (touched !== undefined) {
+    const keys = zone.nameservers === 'sync' ? [...touched, recordKey(zone.name, 'NS')] : [...touched];
+    return keys.filter((key) => !same(recordFor(before, key), recordFor(after, key)));
+  }
+  const changed = new Set<RecordKey>();
+  const beforeByKey = new Map(before.records.map((rs) => [keyOf(rs), rs]));
+  for (const rs of after.records) {
+    const key = keyOf(rs);
+    if (!same(beforeByKey.get(key), rs)) changed.add(key);
+    beforeByKey.delete(key);
+  }
+  for (const key of beforeByKey.keys()) changed.add(key);
+  return [...changed];
+}
+
+/** The index of the first record set whose key is not below `key` (records are sorted by key). */
+function lowerBound(records: readonly RecordSet[], key: RecordKey): number {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = records[mid];
+    if (at !== undefined && keyOf(at) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+interface IndexedFailover {
+  readonly spec: FailoverRecordSpec;
+  /** Where its decision stands in DesiredZone.decisions (the zone's failover records in order). */
+  readonly decisionIndex: number;
+}
+
+/** Failover records by key, made once per zone spec (specs are frozen for the life of a config). */
+const specIndexes = new WeakMap<ZoneSpec, ReadonlyMap<RecordKey, IndexedFailover>>();
+
+function specIndex(zone: ZoneSpec): ReadonlyMap<RecordKey, IndexedFailover> {
+  let index = specIndexes.get(zone);
+  if (index === undefined) {
+    const built = new Map<RecordKey, IndexedFailover>();
+    for (const spec of zone.records) if (spec.kind === 'failover') built.set(recordKey(spec.name, spec.type), { spec, decisionIndex: built.size });
+    index = built;
+    specIndexes.set(zone, index);
+  }
+  return index;
+}
+
+function failoverRecordSet(spec: FailoverRecordSpec, values: readonly string[]): RecordSet {
+  return normalizeRecordSet({ name: spec.name, type: spec.type, ttl: spec.ttl, values });
+}
+
+function apexNameserverSet(inputs: DesiredZoneInputs): RecordSet | undefined {
+  const { zone, apexNameservers } = inputs;
+  if (zone.nameservers !== 'sync' || apexNameservers === undefined || apexNameservers.length === 0) return undefined;
+  return normalizeRecordSet({ name: zone.name, type: 'NS', ttl: zone.nameserverTtl, values: apexNameservers });
 }
 
 /**

@@ -86,6 +86,11 @@ export class HealthBoard {
     return [...this.counters].map(([id, counter]) => toVerdict(this.region, id, counter));
   }
 
+  /** True when `id` is an endpoint of the running config (it has check rules). */
+  tracks(id: EndpointId): boolean {
+    return this.rules(id) !== undefined;
+  }
+
   /** Re-decides the given endpoints at clock.now() and remembers the results for next time. */
   evaluate(endpointIds: readonly EndpointId[]): BoardEvaluation {
     const now = this.clock.now();
@@ -114,6 +119,15 @@ export class HealthBoard {
   /** The last decision for every endpoint evaluated and not forgotten. A copy. */
   snapshot(): HealthView {
     return new Map(this.decisions);
+  }
+
+  /**
+   * The same decisions, live and without a copy: for a reader that looks up a few endpoints now
+   * and keeps nothing (the decider, on every health change), where copying every endpoint would
+   * cost more than the decision.
+   */
+  view(): HealthView {
+    return this.decisions;
   }
 
   private verdictsFor(id: EndpointId): RegionVerdict[] {

@@ -1,12 +1,15 @@
-import type { HealthView } from '../domain/health.js';
+import { endpointId } from '../domain/health.js';
+import type { EndpointId, HealthView } from '../domain/health.js';
 import type { Override } from '../domain/override.js';
-import { keyOf, recordKey } from '../domain/record.js';
+import { recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { desiredZone } from '../plan/desired.js';
+import { changedKeys, decisionFor } from '../plan/desired.js';
 import type { DecisionCause, DesiredZone, RecordDecision } from '../plan/desired.js';
+import { apexNameservers, decideZone, servedFromListings } from '../plan/zone-plan.js';
+import type { ApexNameservers } from '../plan/zone-plan.js';
 import type { RecordStatus } from './status.js';
 
 /** The desired state of one zone, as decided at one moment; every provider of the zone converges to it. */
@@ -24,6 +27,9 @@ export interface ZoneTarget {
    * decides, back again. A provider without the record gets `desired`'s copy.
    */
   readonly keptAsHeld: ReadonlySet<RecordKey>;
+  /** Each provider's own name servers as last read, for planning a provider against this target. */
+  readonly nameservers: ReadonlyMap<string, readonly string[]>;
+  readonly apexNameservers: ApexNameservers;
 }
 
 export interface ZoneDeciderOptions {
@@ -62,7 +68,8 @@ interface ZoneMemory {
   readonly listings: Map<string, readonly RecordSet[]>;
   /** Each provider's own name servers; the apex NS is planned only once every provider's are known. */
   readonly nameservers: Map<string, readonly string[]>;
-  fingerprint: string;
+  /** Records whose last decision changed what they serve: decided again next time, as `served` moved under them. */
+  movedLastTime: Set<RecordKey>;
   /** The last target version given out; never goes back, not even on reseed, so a syncer never mistakes a new target for one it converged to. */
   version: number;
 }
@@ -76,10 +83,20 @@ interface ZoneMemory {
 export class ZoneDecider {
   private readonly memory = new Map<string, ZoneMemory>();
   private readonly recentWrites = new Map<RecordKey, number[]>();
+  /** Which failover record of which zone each endpoint belongs to (one value can be in several). */
+  private readonly recordsOf = new Map<EndpointId, { zone: ZoneSpec; key: RecordKey }[]>();
 
   constructor(private readonly options: ZoneDeciderOptions) {
     for (const zone of options.zones) {
-      this.memory.set(zone.name, { target: undefined, served: new Map(), seeded: new Set(), since: new Map(), listings: new Map(), nameservers: new Map(), fingerprint: '', version: 0 });
+      this.memory.set(zone.name, { target: undefined, served: new Map(), seeded: new Set(), since: new Map(), listings: new Map(), nameservers: new Map(), movedLastTime: new Set(), version: 0 });
+      for (const spec of zone.records) {
+        if (spec.kind !== 'failover') continue;
+        const key = recordKey(spec.name, spec.type);
+        for (const value of new Set(spec.failover.pools.flatMap((p) => p.values))) {
+          const id = endpointId(spec.name, spec.type, value);
+          this.recordsOf.set(id, [...(this.recordsOf.get(id) ?? []), { zone, key }]);
+        }
+      }
     }
   }
 
@@ -96,9 +113,9 @@ export class ZoneDecider {
   observe(zone: ZoneSpec, provider: string, records: readonly RecordSet[], nameservers: readonly string[] | undefined): ZoneTarget {
     const memory = this.zoneMemory(zone.name);
     memory.listings.set(provider, records);
-    const before = unionOf(zone, memory);
+    const before = apexKey(apexNameservers(zone, memory.nameservers));
     if (nameservers !== undefined && nameservers.length > 0) memory.nameservers.set(provider, nameservers);
-    if (memory.target === undefined || unionOf(zone, memory)?.join(' ') !== before?.join(' ')) this.decideZone(zone, memory);
+    if (memory.target === undefined || apexKey(apexNameservers(zone, memory.nameservers)) !== before) this.decideZone(zone, memory, undefined);
     const { target } = memory;
     if (target === undefined) throw new Error(`zone ${zone.name} has no target after deciding`);
     return target;
@@ -106,8 +123,8 @@ export class ZoneDecider {
 
   /**
    * Re-decides every zone that has been read at least once; returns the zones whose desired
-   * records changed. Cheap and pure apart from logging: called on every health change and each
-   * second, so time-based rules (hold-down, override expiry) take effect without an event.
+   * records changed. Pure apart from logging. Called each second (so time-based rules, hold-down,
+   * override expiry and the budget, take effect without an event) and on override changes.
    */
   decide(): string[] {
     this.forgetOldWrites();
@@ -115,7 +132,30 @@ export class ZoneDecider {
     for (const zone of this.options.zones) {
       const memory = this.zoneMemory(zone.name);
       if (memory.target === undefined) continue;
-      if (this.decideZone(zone, memory)) changed.push(zone.name);
+      if (this.decideZone(zone, memory, undefined)) changed.push(zone.name);
+    }
+    return changed;
+  }
+
+  /**
+   * Re-decides only the failover records of these endpoints, whose health changed: the work is in
+   * proportion to the records touched, not to the zone, so a start where every endpoint goes from
+   * unknown to up costs N decisions, not N². Returns the zones whose desired records changed.
+   */
+  healthChanged(endpoints: Iterable<EndpointId>): string[] {
+    const touched = new Map<ZoneSpec, Set<RecordKey>>();
+    for (const id of endpoints) {
+      for (const { zone, key } of this.recordsOf.get(id) ?? []) {
+        const keys = touched.get(zone) ?? new Set<RecordKey>();
+        keys.add(key);
+        touched.set(zone, keys);
+      }
+    }
+    const changed: string[] = [];
+    for (const [zone, keys] of touched) {
+      const memory = this.zoneMemory(zone.name);
+      if (memory.target === undefined) continue;
+      if (this.decideZone(zone, memory, keys)) changed.push(zone.name);
     }
     return changed;
   }
@@ -139,7 +179,7 @@ export class ZoneDecider {
       memory.seeded.clear();
       memory.since.clear();
       memory.listings.clear();
-      memory.fingerprint = '';
+      memory.movedLastTime.clear();
     }
   }
 
@@ -160,38 +200,63 @@ export class ZoneDecider {
     return memory;
   }
 
-  /** Returns true when the desired records changed. */
-  private decideZone(zone: ZoneSpec, memory: ZoneMemory): boolean {
+  /** Returns true when the desired records changed. With `touched`, only those records are decided again. */
+  private decideZone(zone: ZoneSpec, memory: ZoneMemory, touched: ReadonlySet<RecordKey> | undefined): boolean {
     const now = this.options.clock.now();
-    if (memory.target === undefined) seedServed(zone, memory);
-    const union = unionOf(zone, memory);
-    const desired = desiredZone({
-      zone,
+    if (memory.target === undefined) this.seedServed(zone, memory);
+    const previous = memory.target;
+    // Records that moved last time are decided again too: what they serve changed under them.
+    const redecide = previous === undefined || touched === undefined ? undefined : new Set([...touched, ...memory.movedLastTime]);
+    const desired = decideZone(zone, memory.nameservers, {
       health: this.options.health(),
       overrides: this.options.overrides(),
-      lastServed: memory.served,
+      served: memory.served,
       recentWrites: this.recentWrites,
-      ...(union === undefined ? {} : { apexNameservers: union }),
       healthPaused: this.options.healthPaused(),
       now,
+      ...(previous === undefined ? {} : { previous: { desired: previous.desired, ...(redecide === undefined ? {} : { touched: redecide }) } }),
     });
-    for (const d of desired.decisions) if (!KEEP_CAUSES.has(d.cause)) memory.seeded.delete(d.key);
-    const keptAsHeld = new Set(
-      desired.decisions.filter((d) => memory.seeded.has(d.key) && KEEP_CAUSES.has(d.cause) && sameValues(d.values, memory.served.get(d.key))).map((d) => d.key),
-    );
-    for (const d of desired.decisions) this.remember(zone, memory, d, now);
+    const decided = redecide === undefined ? desired.decisions : [...redecide].flatMap((key) => decisionFor(zone, desired, key) ?? []);
+    for (const d of decided) if (!KEEP_CAUSES.has(d.cause)) memory.seeded.delete(d.key);
+    const keptAsHeld = this.keptAsHeld(zone, memory, desired, previous, redecide);
+    memory.movedLastTime = new Set();
+    for (const d of decided) this.remember(zone, memory, d, now);
 
-    const fingerprint = fingerprintOf(desired, keptAsHeld);
-    if (memory.target !== undefined && fingerprint === memory.fingerprint) {
+    const apex = apexNameservers(zone, memory.nameservers);
+    const nameservers = new Map(memory.nameservers);
+    const same =
+      previous !== undefined &&
+      changedKeys(zone, previous.desired, desired, redecide).length === 0 &&
+      sameSet(previous.keptAsHeld, keptAsHeld) &&
+      apexKey(previous.apexNameservers) === apexKey(apex);
+    if (same) {
       // Same records; keep the version but refresh the reasons shown in status.
-      memory.target = { ...memory.target, desired, keptAsHeld };
+      memory.target = { ...previous, desired, keptAsHeld, nameservers };
       return false;
     }
-    memory.fingerprint = fingerprint;
     memory.version += 1;
-    memory.target = { zone, version: memory.version, decidedAt: now, desired, keptAsHeld };
+    memory.target = { zone, version: memory.version, decidedAt: now, desired, keptAsHeld, nameservers, apexNameservers: apex };
     this.options.onNewTarget?.(zone.name);
     return true;
+  }
+
+  /**
+   * Failover records still seeded (no decision by health or override since the first read) that
+   * keep what they serve: each provider keeps its own copy (see ZoneTarget.keptAsHeld).
+   */
+  private keptAsHeld(zone: ZoneSpec, memory: ZoneMemory, desired: DesiredZone, previous: ZoneTarget | undefined, redecided: ReadonlySet<RecordKey> | undefined): ReadonlySet<RecordKey> {
+    const kept = (key: RecordKey): boolean => {
+      const d = decisionFor(zone, desired, key);
+      return d !== undefined && memory.seeded.has(key) && KEEP_CAUSES.has(d.cause) && sameValues(d.values, memory.served.get(key));
+    };
+    if (previous === undefined || redecided === undefined) return new Set([...memory.seeded].filter(kept));
+    if (memory.seeded.size === 0 && previous.keptAsHeld.size === 0) return previous.keptAsHeld;
+    const next = new Set(previous.keptAsHeld);
+    for (const key of redecided) {
+      if (kept(key)) next.add(key);
+      else next.delete(key);
+    }
+    return next;
   }
 
   private remember(zone: ZoneSpec, memory: ZoneMemory, d: RecordDecision, now: number): void {
@@ -201,6 +266,7 @@ export class ZoneDecider {
       `record ${d.name} ${d.type} now serves ${d.values === null ? 'nothing (removed)' : d.values.join(', ')}: ${d.reason}`,
     );
     this.options.onRecordChange?.({ zone, decision: d, before: memory.served.get(d.key) });
+    memory.movedLastTime.add(d.key);
     if (d.values === null) memory.served.delete(d.key);
     else memory.served.set(d.key, d.values);
     memory.since.set(d.key, now);
@@ -208,6 +274,18 @@ export class ZoneDecider {
       const times = this.recentWrites.get(d.key) ?? [];
       times.push(now);
       this.recentWrites.set(d.key, times);
+    }
+  }
+
+  /**
+   * Before the first decision, what each failover record serves is taken from the first provider,
+   * in the zone's order, that has been read and holds it.
+   */
+  private seedServed(zone: ZoneSpec, memory: ZoneMemory): void {
+    for (const [key, values] of servedFromListings(zone, memory.listings)) {
+      if (memory.served.has(key)) continue;
+      memory.served.set(key, values);
+      memory.seeded.add(key);
     }
   }
 
@@ -221,23 +299,6 @@ export class ZoneDecider {
   }
 }
 
-/**
- * Before the first decision, what each failover record serves is taken from the first provider,
- * in the zone's order, that has been read and holds it.
- */
-function seedServed(zone: ZoneSpec, memory: ZoneMemory): void {
-  const failoverKeys = new Set(zone.records.filter((r) => r.kind === 'failover').map((r) => recordKey(r.name, r.type)));
-  for (const provider of zone.providers) {
-    for (const rs of memory.listings.get(provider) ?? []) {
-      const key = keyOf(rs);
-      if (failoverKeys.has(key) && !memory.served.has(key)) {
-        memory.served.set(key, rs.values);
-        memory.seeded.add(key);
-      }
-    }
-  }
-}
-
 /** Decisions that keep what is served because health decides nothing (paused, or not known). */
 const KEEP_CAUSES: ReadonlySet<DecisionCause> = new Set<DecisionCause>(['health-paused', 'unknown-health']);
 
@@ -247,19 +308,14 @@ function sameValues(a: readonly string[] | null, b: readonly string[] | undefine
   return [...a].sort().every((v, i) => v === sortedB[i]);
 }
 
-/**
- * The apex NS the zone should publish: every provider's own name servers, in the zone's order.
- * Undefined while some provider's are unknown, so a provider that cannot be read never has its
- * servers taken out of the others' apex NS.
- */
-function unionOf(zone: ZoneSpec, memory: ZoneMemory): string[] | undefined {
-  if (zone.nameservers !== 'sync') return undefined;
-  const sets = zone.providers.map((p) => memory.nameservers.get(p));
-  if (sets.some((s) => s === undefined)) return undefined;
-  return [...new Set(sets.flatMap((s) => s ?? []))];
+/** Tells apex NS plans apart: the values when synced, else the kind. */
+function apexKey(apex: ApexNameservers): string {
+  return apex.kind === 'synced' ? apex.values.join(' ') : apex.kind;
 }
 
-/** Records kept as held are part of it: a provider holding other values is written once one leaves the set. */
-function fingerprintOf(desired: DesiredZone, keptAsHeld: ReadonlySet<RecordKey>): string {
-  return JSON.stringify([desired.records.map((rs) => [rs.name, rs.type, rs.ttl, rs.values]), [...desired.managed].sort(), [...keptAsHeld].sort()]);
+function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }

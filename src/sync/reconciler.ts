@@ -1,15 +1,13 @@
 import type { SyncConfig } from '../config/types.js';
-import type { HealthView } from '../domain/health.js';
+import type { EndpointId, HealthView } from '../domain/health.js';
 import type { Override } from '../domain/override.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { Wakeup } from '../lib/wakeup.js';
-import type { DesiredZone } from '../plan/desired.js';
 import type { DnsProvider } from '../providers/provider.js';
-import type { Expectation } from '../verify/compare.js';
 import { ZoneDecider } from './decider.js';
-import type { RecordChange } from './decider.js';
+import type { RecordChange, ZoneTarget } from './decider.js';
 import { ProviderSyncer } from './provider-syncer.js';
 import type { AskServers } from './provider-syncer.js';
 import type { SyncObserver, SyncStatus } from './status.js';
@@ -19,13 +17,13 @@ export interface ReconcilerOptions {
   readonly providers: ReadonlyMap<string, DnsProvider>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The live health decisions; read for the few endpoints a decision needs, never copied. */
   readonly health: () => HealthView;
   readonly overrides: () => readonly Override[];
   /** Whether this replica writes now, and what: asked afresh before every pass. */
   readonly writeMode: () => WriteMode;
   readonly sync: SyncConfig;
   readonly askServers: AskServers;
-  readonly expectations: (zone: ZoneSpec, desired: DesiredZone) => Expectation[];
   readonly observer: SyncObserver;
   readonly passTimeoutMs: number;
   /** Called when a failover record's values change by a decision (for notifications). */
@@ -54,11 +52,16 @@ const DECIDE_EVERY_MS = 1000;
 export class Reconciler {
   private readonly decider: ZoneDecider;
   private readonly syncers: readonly ProviderSyncer[];
-  private readonly wakeup = new Wakeup();
+  private readonly wakeup: Wakeup;
+  /** Why a full decision is asked for (an override changed, a reload); empty when none is. */
   private readonly reasons = new Set<string>();
+  /** Endpoints whose health changed since the last decision: only their records are decided again. */
+  private readonly healthChanges = new Set<EndpointId>();
+  private nextFullDecisionAt = 0;
   private mode: WriteMode = { kind: 'hold', reason: 'starting' };
 
   constructor(private readonly options: ReconcilerOptions) {
+    this.wakeup = new Wakeup(options.clock);
     const { zones, providers, clock, logger, sync } = options;
     this.decider = new ZoneDecider({
       zones,
@@ -80,7 +83,6 @@ export class Reconciler {
             zones: served,
             decider: this.decider,
             askServers: options.askServers,
-            expectations: options.expectations,
             // Stopping is asked afresh (a replica that just lost the writer role stops at once);
             // starting waits for the decide loop, which first forgets what it remembered serving.
             holdReason: () => {
@@ -99,9 +101,15 @@ export class Reconciler {
       );
   }
 
-  /** Asks for a new decision now (a health or override change). */
+  /** Asks for a new decision of every record now (an override changed). */
   trigger(reason: string): void {
     this.reasons.add(reason);
+    this.wakeup.notify();
+  }
+
+  /** Asks for a new decision of the records of these endpoints, whose health changed. */
+  healthChanged(endpoints: readonly EndpointId[]): void {
+    for (const id of endpoints) this.healthChanges.add(id);
     this.wakeup.notify();
   }
 
@@ -120,21 +128,41 @@ export class Reconciler {
     return { hold: this.mode.kind === 'all' ? null : this.mode.reason, records: this.decider.records(), providers: this.syncers.map((s) => s.status()) };
   }
 
+  /** The zone's current desired state, or undefined before any provider of it was read. */
+  target(zone: string): ZoneTarget | undefined {
+    return this.decider.target(zone);
+  }
+
   /** What each failover record serves, by this replica's last decision (empty on a replica that has not written). */
   served(): ReadonlyMap<string, readonly string[]> {
     return this.decider.served();
   }
 
+  /**
+   * Decides every record each second (hold-down, override expiry and the budget are rules of
+   * time) and on a trigger; between those, a health change decides only the records it touches.
+   */
   private async decideUntil(signal: AbortSignal): Promise<void> {
+    const { clock, logger } = this.options;
     while (!signal.aborted) {
       this.checkMode();
-      if (this.mode.kind !== 'hold') {
+      const now = clock.now();
+      if (this.mode.kind === 'hold') {
+        this.healthChanges.clear();
+      } else if (this.reasons.size > 0 || now >= this.nextFullDecisionAt) {
         const reasons = [...this.reasons];
         this.reasons.clear();
+        this.healthChanges.clear();
+        this.nextFullDecisionAt = now + DECIDE_EVERY_MS;
         const changed = this.decider.decide();
-        if (changed.length > 0) this.options.logger.debug({ zones: changed, reasons }, 'desired state changed');
+        if (changed.length > 0) logger.debug({ zones: changed, reasons }, 'desired state changed');
+      } else if (this.healthChanges.size > 0) {
+        const endpoints = [...this.healthChanges];
+        this.healthChanges.clear();
+        const changed = this.decider.healthChanged(endpoints);
+        if (changed.length > 0) logger.debug({ zones: changed, endpoints: endpoints.length }, 'desired state changed by health');
       }
-      await this.wakeup.wait(DECIDE_EVERY_MS, signal);
+      await this.wakeup.wait(Math.max(0, Math.min(DECIDE_EVERY_MS, this.nextFullDecisionAt - clock.now())), signal);
     }
   }
 

@@ -2,18 +2,17 @@ import type { ChangeSet } from '../domain/change-set.js';
 import { changeCount, emptyChangeSet } from '../domain/change-set.js';
 import type { HealthView } from '../domain/health.js';
 import type { Override } from '../domain/override.js';
-import { keyOf, recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import { DnsQuorumError, errorSummary } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Clock } from '../lib/clock.js';
-import { desiredZone } from '../plan/desired.js';
 import type { RecordDecision } from '../plan/desired.js';
 import { changedRecordNames, shortList } from '../plan/drift.js';
 import type { DnsProvider } from '../providers/provider.js';
-import { createIfMissing, planProvider, readZone, unsafeChanges } from './provider-plan.js';
-import type { Listing } from './provider-plan.js';
+import { planZone } from '../plan/zone-plan.js';
+import type { ApexNameservers } from '../plan/zone-plan.js';
+import { createIfMissing, readNameservers, readZone } from '../providers/listing.js';
 
 /**
  * What happened at one provider for one zone in one pass.
@@ -41,6 +40,8 @@ export interface ProviderPass {
 export interface ZonePass {
   readonly zone: string;
   readonly decisions: readonly RecordDecision[];
+  /** The apex NS planned for the zone (see docs/sync.md, "apex NS"). */
+  readonly apexNameservers: ApexNameservers;
   readonly providers: readonly ProviderPass[];
 }
 
@@ -94,18 +95,31 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
     // provider assigns on creation) are in the apex NS union from this very pass.
     listings = await Promise.all(providers.map((p, i) => createIfMissing(p, zone.name, listings[i] ?? { ok: false, error: new Error('no listing') }, inputs.signal)));
   }
-  const nameserverSets = zone.nameservers === 'sync' ? await Promise.all(providers.map((p) => settle(p.nameservers(zone.name, inputs.signal)))) : [];
-
-  const desired = desiredZone({
-    zone,
-    health: inputs.health,
-    overrides: inputs.overrides,
-    lastServed: lastServed(zone, listings),
-    recentWrites: inputs.recentWrites,
-    ...(zone.nameservers === 'sync' ? { apexNameservers: nameserverUnion(nameserverSets) } : {}),
-    now: inputs.clock.now(),
+  const nameservers = new Map<string, readonly string[]>();
+  if (zone.nameservers === 'sync') {
+    const reads = await Promise.all(providers.map((p) => readNameservers(p, zone.name, inputs.signal)));
+    reads.forEach((read, i) => {
+      const name = providers[i]?.name;
+      if (read.ok && name !== undefined) nameservers.set(name, read.hosts);
+    });
+  }
+  const readable = new Map<string, readonly RecordSet[]>();
+  providers.forEach((p, i) => {
+    const listing = listings[i];
+    if (listing?.ok === true) readable.set(p.name, listing.records);
   });
-  for (const d of desired.decisions) {
+
+  const plan = planZone({
+    zone,
+    listings: readable,
+    nameservers,
+    decision: { decide: { health: inputs.health, overrides: inputs.overrides, recentWrites: inputs.recentWrites, now: inputs.clock.now() } },
+    force: inputs.force,
+  });
+  if (plan.apexNameservers.kind === 'unknown') {
+    log.warn({ providers: plan.apexNameservers.missing }, `the apex NS of ${zone.name} is left as each provider holds it: the name servers of ${plan.apexNameservers.missing.join(', ')} are not known`);
+  }
+  for (const d of plan.desired.decisions) {
     log.debug({ record: d.name, type: d.type, pool: d.pool, values: d.values, cause: d.cause, changes: d.changes }, d.reason);
   }
 
@@ -113,19 +127,18 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
     providers.map(async (provider, i): Promise<ProviderPass> => {
       const listing = listings[i] ?? { ok: false, error: new Error('no listing') };
       const done = (pass: Omit<ProviderPass, 'provider' | 'durationMs'>): ProviderPass => ({ provider: provider.name, durationMs: inputs.clock.now() - startedAt, ...pass });
-      if (!listing.ok) {
-        log.warn({ provider: provider.name, err: listing.error }, 'provider could not be read; it is retried next pass and the others go on');
-        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: errorSummary(listing.error) });
+      const planned = plan.providers.find((p) => p.provider === provider.name);
+      if (!listing.ok || planned === undefined) {
+        const error = listing.ok ? new Error('no plan') : listing.error;
+        log.warn({ provider: provider.name, err: error }, 'provider could not be read; it is retried next pass and the others go on');
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: errorSummary(error) });
       }
       try {
-        const current = listing.records;
-        const { changes, unmanagedKept } = planProvider(zone, desired, current);
+        const { apply: changes, unmanagedKept, blocking } = planned;
         const base = { changes, unmanagedKept, zoneMissing: listing.zoneMissing };
         if (changeCount(changes) === 0 && !(listing.zoneMissing && inputs.dryRun)) {
           return done({ outcome: listing.zoneMissing ? 'applied' : 'in-sync', ...base });
         }
-
-        const blocking = unsafeChanges(zone, desired, changes, current, inputs.force);
         if (blocking.length > 0) {
           const message = blocking.map((v) => v.message).join('; ');
           log.error({ provider: provider.name, violations: blocking }, `changes refused: ${message}`);
@@ -148,35 +161,5 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
       }
     }),
   );
-  return { zone: zone.name, decisions: desired.decisions, providers: passes };
+  return { zone: zone.name, decisions: plan.desired.decisions, apexNameservers: plan.apexNameservers, providers: passes };
 }
-
-async function settle<T>(promise: Promise<T>): Promise<T | undefined> {
-  try {
-    return await promise;
-  } catch {
-    return undefined;
-  }
-}
-
-export function nameserverUnion(sets: readonly (readonly string[] | undefined)[]): string[] {
-  return [...new Set(sets.flatMap((s) => s ?? []))];
-}
-
-/**
- * What each failover record serves now, for keep-last and change detection: the first provider,
- * in the zone's order, that could be read and holds the record.
- */
-export function lastServed(zone: ZoneSpec, listings: readonly Listing[]): Map<RecordKey, readonly string[]> {
-  const served = new Map<RecordKey, readonly string[]>();
-  const failoverKeys = new Set(zone.records.filter((r) => r.kind === 'failover').map((r) => recordKey(r.name, r.type)));
-  for (const listing of listings) {
-    if (!listing.ok) continue;
-    for (const rs of listing.records) {
-      const key = keyOf(rs);
-      if (failoverKeys.has(key) && !served.has(key)) served.set(key, rs.values);
-    }
-  }
-  return served;
-}
-

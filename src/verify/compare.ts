@@ -1,7 +1,10 @@
 import dnsPacket from 'dns-packet';
 import type { Packet } from 'dns-packet';
 import { canonicalValue, fqdn } from '../domain/record.js';
-import type { RecordSet, RecordType } from '../domain/record.js';
+import type { RecordType } from '../domain/record.js';
+import type { Expectation } from '../plan/expectations.js';
+
+export type { Expectation } from '../plan/expectations.js';
 import { answerPresentation, rcodeName } from '../lib/dns-query.js';
 
 /**
@@ -15,19 +18,6 @@ import { answerPresentation, rcodeName } from '../lib/dns-query.js';
  * - unreachable / timeout: no answer at all
  */
 export type DifferenceKind = 'missing' | 'values' | 'ttl' | 'present' | 'rcode' | 'not-authoritative' | 'unreachable' | 'timeout';
-
-/** What one question should get: a record set, or (expected null) nothing of that name and type. */
-export interface Expectation {
-  /** Lowercase FQDN with trailing dot. */
-  readonly name: string;
-  readonly type: RecordType;
-  readonly expected: RecordSet | null;
-  /**
-   * The name is a delegation inside the zone (NS below the apex): its servers answer with a
-   * referral, the NS records in the authority section and AA clear, and that is the right answer.
-   */
-  readonly referral?: boolean;
-}
 
 /** What the server answered for one question, reduced to what is compared. */
 export interface ServedAnswer {

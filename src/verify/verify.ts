@@ -1,19 +1,16 @@
 import type { HostPort } from '../config/types.js';
 import type { HealthView } from '../domain/health.js';
 import type { Override } from '../domain/override.js';
-import { compareRecordSets, fqdn, keyOf, recordKey } from '../domain/record.js';
+import { fqdn } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import type { Clock } from '../lib/clock.js';
 import { DnsQuorumError, errorSummary } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { desiredZone } from '../plan/desired.js';
-import type { DesiredZone } from '../plan/desired.js';
+import { planZone } from '../plan/zone-plan.js';
+import { readNameservers, readZone } from '../providers/listing.js';
+import type { Listing } from '../providers/listing.js';
 import type { DnsProvider } from '../providers/provider.js';
-import { readZone } from '../sync/provider-plan.js';
-import type { Listing } from '../sync/provider-plan.js';
-import { lastServed, nameserverUnion } from '../sync/sync-once.js';
-import type { Expectation } from './compare.js';
 import { checkDelegation, systemParentNameservers } from './delegation-check.js';
 import type { ParentNameserverLookup } from './delegation-check.js';
 import type { DelegationCheck } from './delegation.js';
@@ -114,16 +111,24 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Concurren
   ]);
   inputs.signal.throwIfAborted();
 
-  const own = nameserverSets.map((s) => (s.ok ? s.hosts : undefined));
-  const desired = desiredZone({
-    zone,
-    health: inputs.health ?? new Map(),
-    overrides: inputs.overrides ?? [],
-    lastServed: lastServed(zone, listings),
-    recentWrites: inputs.recentWrites ?? new Map(),
-    ...(zone.nameservers === 'sync' ? { apexNameservers: nameserverUnion(own) } : {}),
-    now: inputs.clock.now(),
+  const nameservers = new Map<string, readonly string[]>();
+  const readable = new Map<string, readonly RecordSet[]>();
+  providers.forEach((p, i) => {
+    const ns = nameserverSets[i];
+    if (ns?.ok === true) nameservers.set(p.name, ns.hosts.map(fqdn));
+    const listing = listings[i];
+    if (listing?.ok === true && !listing.zoneMissing) readable.set(p.name, listing.records);
   });
+  // Computed exactly as a dry-run pass computes it: the same plan `plan` shows.
+  const plan = planZone({
+    zone,
+    listings: readable,
+    nameservers,
+    decision: { decide: { health: inputs.health ?? new Map(), overrides: inputs.overrides ?? [], recentWrites: inputs.recentWrites ?? new Map(), now: inputs.clock.now() } },
+    force: false,
+  });
+  const apex = plan.apexNameservers;
+  const everyKnownNameserver = apex.kind === 'synced' ? apex.values : apex.kind === 'unknown' ? apex.known : [...new Set([...nameservers.values()].flat())];
 
   const serverOptions: ServerQueryOptions = {
     resolve: inputs.resolve,
@@ -132,7 +137,7 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Concurren
     ...(inputs.lookup === undefined ? {} : { lookup: inputs.lookup }),
     ...(inputs.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: inputs.queryTimeoutMs }),
   };
-  const delegation = checkDelegation(zone, nameserverUnion(own), {
+  const delegation = checkDelegation(zone, everyKnownNameserver, {
     ...serverOptions,
     zones: inputs.allZones ?? inputs.zones,
     providers: inputs.providers,
@@ -150,8 +155,8 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Concurren
         log.warn({ provider: provider.name, error }, 'provider could not be read; its servers are not asked');
         return { ...base, error, servers: [] };
       }
-      const expectations = desiredExpectations(zone, desired, listing.records);
-      const servers = await Promise.all(nameservers.hosts.map((host) => verifyServer(host, expectations, serverOptions)));
+      const expectations = plan.providers.find((p) => p.provider === provider.name)?.expectations ?? [];
+      const servers = await Promise.all(nameservers.hosts.map(fqdn).map((host) => verifyServer(host, expectations, serverOptions)));
       for (const server of servers) {
         for (const d of server.differences) log.info({ provider: provider.name, server: server.host, address: server.address, record: d.name, type: d.type, kind: d.kind }, d.message);
       }
@@ -166,41 +171,8 @@ async function verifyZone(zone: ZoneSpec, inputs: VerifyInputs, limit: Concurren
   return { zone: zone.name, consistent: serversAgree && delegationCheck.status !== 'incomplete', providers: checked, delegation: delegationCheck };
 }
 
-type NameserverRead = { ok: true; hosts: string[] } | { ok: false; error: unknown };
-
-async function readNameservers(provider: DnsProvider, zone: string, signal: AbortSignal): Promise<NameserverRead> {
-  try {
-    return { ok: true, hosts: (await provider.nameservers(zone, signal)).map(fqdn) };
-  } catch (err) {
-    return { ok: false, error: err };
-  }
-}
-
 function listingFailure(provider: DnsProvider, zone: string, listing: Listing): { code: string; message: string } | undefined {
   if (!listing.ok) return errorSummary(listing.error);
   if (listing.zoneMissing) return { code: 'DQ_ZONE_NOT_FOUND', message: `${provider.name}: does not hold zone ${zone} (sync --apply creates it)` };
   return undefined;
-}
-
-/**
- * The questions for one provider's servers: the apex NS first (it doubles as the reachability
- * probe), then every desired record set, then the managed keys that must be absent. The apex NS
- * is expected as desired when the zone syncs it, else as the provider lists it (`listed`; with
- * listed = [] it is asked only when desired holds it). NS record sets below the apex are
- * delegations, which the zone's servers answer with a referral.
- */
-export function desiredExpectations(zone: ZoneSpec, desired: DesiredZone, listed: readonly RecordSet[]): Expectation[] {
-  const desiredKeys = new Set(desired.records.map(keyOf));
-  const apexKey = recordKey(zone.name, 'NS');
-  const apexNs = desired.records.find((r) => keyOf(r) === apexKey) ?? listed.find((r) => keyOf(r) === apexKey);
-  const first: Expectation[] = apexNs === undefined ? [] : [{ name: apexNs.name, type: 'NS', expected: apexNs }];
-  const rest = desired.records
-    .filter((r) => keyOf(r) !== apexKey)
-    .sort(compareRecordSets)
-    .map((r): Expectation => (r.type === 'NS' ? { name: r.name, type: r.type, expected: r, referral: true } : { name: r.name, type: r.type, expected: r }));
-  // Only failover records can be absent (fail-closed); the apex NS is managed only when desired.
-  const gone = zone.records
-    .filter((r) => desired.managed.has(recordKey(r.name, r.type)) && !desiredKeys.has(recordKey(r.name, r.type)))
-    .map((r): Expectation => ({ name: r.name, type: r.type, expected: null }));
-  return [...first, ...rest, ...gone];
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../src/domain/change-set.js';
 import { normalizeRecordSet } from '../../src/domain/record.js';
 import type { RecordSet } from '../../src/domain/record.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { ProviderError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';

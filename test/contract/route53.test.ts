@@ -1,4 +1,4 @@
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { Route53Provider } from '../../src/providers/route53/provider.js';

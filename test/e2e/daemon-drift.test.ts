@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseStatusReport } from '../../src/control/status.js';
+import { parseStatusReport } from '../../src/control/api/status.js';
 import { runCli } from '../helpers/cli.js';
 import {
   TEST_TIMEOUT_MS,

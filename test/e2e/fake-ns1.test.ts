@@ -1,7 +1,7 @@
 import type { Answer } from 'dns-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import type { FakeNs1Options } from '../../src/fakes/ns1/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import type { FakeNs1Options } from '../../fakes/ns1/server.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { answerPresentation, queryDns, rcodeName } from '../../src/lib/dns-query.js';
 

@@ -12,8 +12,8 @@ import type { Change, ListResourceRecordSetsCommandOutput, ResourceRecordSet } f
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import { answerPresentation, answerValues, queryDns, rcodeName } from '../../src/lib/dns-query.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
-import type { FakeRoute53Options } from '../../src/fakes/route53/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
+import type { FakeRoute53Options } from '../../fakes/route53/server.js';
 
 /**
  * The fake Route53 driven by the real AWS SDK over loopback HTTP, and its zones asked over real

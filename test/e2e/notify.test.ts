@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { PagerDutySinkConfig, SinkConfig, SlackSinkConfig, WebhookSinkConfig } from '../../src/config/types.js';
 import { NOTIFICATION_KINDS } from '../../src/config/notifications.js';
-import { driftClearedNotification, driftNotification } from '../../src/control/notify-events.js';
-import { NotificationHub } from '../../src/control/notify.js';
-import type { NotificationHubOptions } from '../../src/control/notify.js';
-import type { NotificationEvent } from '../../src/control/notify-types.js';
+import { driftClearedNotification, driftNotification } from '../../src/control/notify/events.js';
+import { NotificationHub } from '../../src/control/notify/hub.js';
+import type { NotificationHubOptions } from '../../src/control/notify/hub.js';
+import type { NotificationEvent } from '../../src/control/notify/notifier.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 

@@ -39,7 +39,7 @@ interface Announcement {
   readonly apiKey: string;
 }
 
-describe('dnsquorum against the standalone fake NS1 (node dist/fakes/ns1/cli.js)', () => {
+describe('dnsquorum against the standalone fake NS1 (node dist-fakes/fakes/ns1/cli.js)', () => {
   it('sync --apply creates the zone and its records, plan then exits 0, and the key is never printed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dq-ns1-cli-'));
     const fake = startFakeProcess('ns1', ['--port', '0', '--dns-port', '0', '--api-key', API_KEY]);

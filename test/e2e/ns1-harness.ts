@@ -1,8 +1,8 @@
 import type { Ns1ProviderConfig } from '../../src/config/types.js';
 import type { RecordSet, RecordType } from '../../src/domain/record.js';
 import type { StaticRecordSpec, ZoneSpec } from '../../src/domain/zone.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import type { FakeNs1Options, FakeNs1Request } from '../../src/fakes/ns1/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import type { FakeNs1Options, FakeNs1Request } from '../../fakes/ns1/server.js';
 import { advancingSleep } from '../../src/lib/backoff.js';
 import type { Sleep } from '../../src/lib/backoff.js';
 import { ManualClock, systemClock } from '../../src/lib/clock.js';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AdminApi, ApiError } from '../../src/control/api.js';
-import type { ApiRequest, Route } from '../../src/control/api.js';
-import type { AuditEvent } from '../../src/control/override-types.js';
-import type { CreateOverrideRequest, OverrideAnswer, OverrideEffect, OverrideView, ServerEffect } from '../../src/control/override-wire.js';
-import { statusRoute } from '../../src/control/status.js';
-import type { DaemonStatusReport } from '../../src/control/status.js';
+import { AdminApi, ApiError } from '../../src/control/api/server.js';
+import type { ApiRequest, Route } from '../../src/control/api/server.js';
+import type { AuditEvent } from '../../src/control/audit/log.js';
+import type { CreateOverrideRequest, OverrideAnswer, OverrideEffect, OverrideView, ServerEffect } from '../../src/control/overrides/wire.js';
+import { statusRoute } from '../../src/control/api/status.js';
+import type { DaemonStatusReport } from '../../src/control/api/status.js';
 import type { OverrideAction } from '../../src/domain/override.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { exited, runCli, startCli } from '../helpers/cli.js';

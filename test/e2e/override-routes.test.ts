@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostPort, LocalProviderConfig } from '../../src/config/types.js';
-import { AdminApi } from '../../src/control/api.js';
-import { FileAuditLog } from '../../src/control/audit.js';
-import { NAMESERVER_CACHE_MS, OverrideEffectChecker } from '../../src/control/override-effect.js';
-import { overrideRoutes } from '../../src/control/override-routes.js';
-import { FileOverrideStore } from '../../src/control/override-store.js';
-import type { AuditEvent } from '../../src/control/override-types.js';
+import { AdminApi } from '../../src/control/api/server.js';
+import { FileAuditLog } from '../../src/control/audit/file-log.js';
+import { NAMESERVER_CACHE_MS, OverrideEffectChecker } from '../../src/control/overrides/effect.js';
+import { overrideRoutes } from '../../src/control/api/override-routes.js';
+import { FileOverrideStore } from '../../src/control/overrides/file-store.js';
+import type { AuditEvent } from '../../src/control/audit/log.js';
 import type {
   AuditAnswer,
   CreatedOverrideAnswer,
@@ -18,7 +18,7 @@ import type {
   OverridesAnswer,
   RecordsAnswer,
   ReleasedAnswer,
-} from '../../src/control/override-wire.js';
+} from '../../src/control/overrides/wire.js';
 import { endpointId } from '../../src/domain/health.js';
 import type { EndpointHealth, HealthState } from '../../src/domain/health.js';
 import type { Override, OverrideEntry } from '../../src/domain/override.js';

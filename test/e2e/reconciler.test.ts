@@ -14,7 +14,6 @@ import { Reconciler } from '../../src/sync/reconciler.js';
 import type { ProviderZoneStatus, SyncObserver } from '../../src/sync/status.js';
 import { concurrencyLimit } from '../../src/verify/limit.js';
 import { verifyServer } from '../../src/verify/servers.js';
-import { desiredExpectations } from '../../src/verify/verify.js';
 import { failoverSpec } from '../helpers/failover-spec.js';
 import { SwitchableProvider } from '../helpers/switchable-provider.js';
 
@@ -100,7 +99,6 @@ describe('Reconciler', () => {
       writeMode: () => ({ kind: 'all' }),
       sync: { intervalMs: HOUR, readIntervalMs: 10 * HOUR, visibleTimeoutMs: 30_000 },
       askServers: (hosts, expectations, signal) => Promise.all(hosts.map((h) => verifyServer(h, expectations, { resolve, limit, signal, queryTimeoutMs: 1000 }))),
-      expectations: (zone, desired) => desiredExpectations(zone, desired, []),
       observer,
       passTimeoutMs: 10_000,
     });

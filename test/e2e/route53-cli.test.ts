@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import { answerValues, queryDns } from '../../src/lib/dns-query.js';
 import { runCli } from '../helpers/cli.js';
 import { announcement, closed, startFakeProcess } from '../helpers/fake-process.js';

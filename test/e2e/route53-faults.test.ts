@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeSet } from '../../src/domain/change-set.js';
 import type { RecordSet } from '../../src/domain/record.js';
-import type { FakeRoute53Request } from '../../src/fakes/route53/server.js';
+import type { FakeRoute53Request } from '../../fakes/route53/server.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { ProviderError } from '../../src/lib/errors.js';
 import type { ErrorCode } from '../../src/lib/errors.js';

@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminApi } from '../../src/control/api.js';
-import { Metrics } from '../../src/control/metrics.js';
-import { statusRoute } from '../../src/control/status.js';
-import type { DaemonStatusReport } from '../../src/control/status.js';
+import { AdminApi } from '../../src/control/api/server.js';
+import { Metrics } from '../../src/control/metrics/metrics.js';
+import { statusRoute } from '../../src/control/api/status.js';
+import type { DaemonStatusReport } from '../../src/control/api/status.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { runCli } from '../helpers/cli.js';
 

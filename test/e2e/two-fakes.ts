@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { HostPort } from '../../src/config/types.js';
 import { fqdn, normalizeRecordSet } from '../../src/domain/record.js';
 import type { RecordSet, RecordType } from '../../src/domain/record.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 
 /**
  * What the CLI acceptance tests of issue 5 share: the fake Route53 and the fake NS1 in the test

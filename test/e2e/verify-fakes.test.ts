@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import type { VerifyReport } from '../../src/verify/verify.js';
 import { runCli } from '../helpers/cli.js';
 

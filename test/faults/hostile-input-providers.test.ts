@@ -4,9 +4,9 @@ import { ListHostedZonesByNameCommand, Route53Client } from '@aws-sdk/client-rou
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../src/domain/change-set.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import { matchRoute } from '../../src/fakes/route53/operations.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import { matchRoute } from '../../fakes/route53/operations.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { DnsQuorumError, ERROR_CODES } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';

@@ -5,8 +5,8 @@ import type { EndpointHealth, HealthState } from '../../src/domain/health.js';
 import { fqdn, keyOf, normalizeRecordSet, recordSetsEqual } from '../../src/domain/record.js';
 import type { RecordSet, RecordType } from '../../src/domain/record.js';
 import type { FailoverRecordSpec, StaticRecordSpec, ZoneSpec } from '../../src/domain/zone.js';
-import { FakeNs1 } from '../../src/fakes/ns1/server.js';
-import { FakeRoute53 } from '../../src/fakes/route53/server.js';
+import { FakeNs1 } from '../../fakes/ns1/server.js';
+import { FakeRoute53 } from '../../fakes/route53/server.js';
 import { advancingSleep } from '../../src/lib/backoff.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { errorMessage } from '../../src/lib/errors.js';
@@ -18,7 +18,6 @@ import { Reconciler } from '../../src/sync/reconciler.js';
 import type { ProviderZoneStatus, SyncObserver } from '../../src/sync/status.js';
 import { concurrencyLimit } from '../../src/verify/limit.js';
 import { verifyServer } from '../../src/verify/servers.js';
-import { desiredExpectations } from '../../src/verify/verify.js';
 import { seeded, useDummyAwsCredentials, writeBehindOurBack } from '../e2e/route53-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -311,7 +310,6 @@ class World {
       // comes by itself, RETRY_BASE_MS of real time later.
       sync: { intervalMs: 60_000, readIntervalMs: 600_000, visibleTimeoutMs: 20_000 },
       askServers: (hosts, expectations, signal) => Promise.all(hosts.map((h) => verifyServer(h, expectations, { resolve: this.resolve, limit, signal, queryTimeoutMs: 1000 }))),
-      expectations: (zone, desired) => desiredExpectations(zone, desired, []),
       observer,
       passTimeoutMs: 60_000,
     });

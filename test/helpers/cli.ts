@@ -54,3 +54,18 @@ export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => { resolve(code); }));
 }
+
+/**
+ * Runs `dnsquorum ARGS` inside this test process, with its output captured: for what is decided
+ * before any I/O of a long-lived kind (argument parsing, config validation, help), where a process
+ * per case would only add start-up time. What crosses processes (exit on signals, the daemon)
+ * keeps runCli.
+ */
+export async function runCliInProcess(args: readonly string[]): Promise<CliResult> {
+  const { runCli: run } = await import('../../src/cli/dispatch.js');
+  const { commandHelp } = await import('../../src/cli/args.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { out: (text) => (stdout += text), err: (text) => (stderr += text), help: commandHelp });
+  return { code, stdout, stderr };
+}

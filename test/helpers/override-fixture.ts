@@ -1,4 +1,4 @@
-import type { OverrideView } from '../../src/control/override-wire.js';
+import type { OverrideView } from '../../src/control/overrides/wire.js';
 
 /** An active force-pool override of api.<zone> to pool secondary, made a minute before `now`, as the API shows it. */
 export function overrideView(now: number, fields: Partial<OverrideView> = {}): OverrideView {

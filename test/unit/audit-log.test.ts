@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_READ_MAX_BYTES, FileAuditLog } from '../../src/control/audit.js';
-import type { AuditEvent } from '../../src/control/override-types.js';
+import { AUDIT_READ_MAX_BYTES, FileAuditLog } from '../../src/control/audit/file-log.js';
+import type { AuditEvent } from '../../src/control/audit/log.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import type { LogLine } from '../helpers/memory-logger.js';
 

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdminApi, ApiError, MAX_BODY_BYTES } from '../../src/control/api.js';
-import type { ApiRequest, Route } from '../../src/control/api.js';
+import { AdminApi, ApiError, MAX_BODY_BYTES } from '../../src/control/api/server.js';
+import type { ApiRequest, Route } from '../../src/control/api/server.js';
 import { DnsQuorumError } from '../../src/lib/errors.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiResponse } from '../../src/control/api.js';
-import { Metrics } from '../../src/control/metrics.js';
-import type { NotificationSinkCounts, ReloadResult } from '../../src/control/metrics.js';
+import type { ApiResponse } from '../../src/control/api/server.js';
+import { Metrics } from '../../src/control/metrics/metrics.js';
+import type { ReloadResult } from '../../src/config/reload.js';
+import type { NotificationSinkCounts } from '../../src/control/metrics/metrics.js';
 import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../src/cluster/status.js';
-import type { OverrideView } from '../../src/control/override-wire.js';
-import type { DaemonStatusReport } from '../../src/control/status.js';
+import type { OverrideView } from '../../src/control/overrides/wire.js';
+import type { DaemonStatusReport } from '../../src/control/api/status.js';
 import type { ProbeResult } from '../../src/domain/health.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import type { ProviderZoneStatus } from '../../src/sync/status.js';

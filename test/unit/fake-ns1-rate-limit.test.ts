@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RATE_LIMITS, RateLimiter } from '../../src/fakes/ns1/rate-limit.js';
+import { DEFAULT_RATE_LIMITS, RateLimiter } from '../../fakes/ns1/rate-limit.js';
 import { ManualClock } from '../../src/lib/clock.js';
 
 /** The fake NS1's token buckets on a manual clock: no waiting, exact token counts. */

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Ns1ApiError } from '../../src/fakes/ns1/api-error.js';
-import type { JsonValue } from '../../src/fakes/ns1/api-error.js';
-import { presentation, servedAnswers } from '../../src/fakes/ns1/dns-view.js';
-import type { StoredRecord } from '../../src/fakes/ns1/state.js';
-import { checkRdata, nameProblem, parseBody, parseRecordBody } from '../../src/fakes/ns1/validate.js';
-import type { Ns1RecordType } from '../../src/fakes/ns1/validate.js';
-import { tierOf } from '../../src/fakes/ns1/wire.js';
+import { Ns1ApiError } from '../../fakes/ns1/api-error.js';
+import type { JsonValue } from '../../fakes/ns1/api-error.js';
+import { presentation, servedAnswers } from '../../fakes/ns1/dns-view.js';
+import type { StoredRecord } from '../../fakes/ns1/state.js';
+import { checkRdata, nameProblem, parseBody, parseRecordBody } from '../../fakes/ns1/validate.js';
+import type { Ns1RecordType } from '../../fakes/ns1/validate.js';
+import { tierOf } from '../../fakes/ns1/wire.js';
 
 /** The fake NS1's checks of request bodies and its DNS view of records, without sockets. */
 

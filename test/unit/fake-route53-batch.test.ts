@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/fakes/route53/api-error.js';
-import { applyBatch, readChangeRequest } from '../../src/fakes/route53/batch.js';
-import type { ChangeAction, RequestedBatch } from '../../src/fakes/route53/batch.js';
-import { identityOf } from '../../src/fakes/route53/records.js';
-import type { FakeRecordSet } from '../../src/fakes/route53/records.js';
-import { parseXml } from '../../src/fakes/route53/xml.js';
+import { ApiError } from '../../fakes/route53/api-error.js';
+import { applyBatch, readChangeRequest } from '../../fakes/route53/batch.js';
+import type { ChangeAction, RequestedBatch } from '../../fakes/route53/batch.js';
+import { identityOf } from '../../fakes/route53/records.js';
+import type { FakeRecordSet } from '../../fakes/route53/records.js';
+import { parseXml } from '../../fakes/route53/xml.js';
 
 const ZONE = 'example.com.';
 const apex: FakeRecordSet[] = [

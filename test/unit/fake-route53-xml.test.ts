@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareNames, escapeName, normalizeName, reversedName } from '../../src/fakes/route53/names.js';
-import { parseCharacterStrings } from '../../src/fakes/route53/records.js';
-import { XmlSyntaxError, escapeXml, parseXml } from '../../src/fakes/route53/xml.js';
+import { compareNames, escapeName, normalizeName, reversedName } from '../../fakes/route53/names.js';
+import { parseCharacterStrings } from '../../fakes/route53/records.js';
+import { XmlSyntaxError, escapeXml, parseXml } from '../../fakes/route53/xml.js';
 
 describe('the fake Route53 XML reader', () => {
   it('reads the SDK request shape: declaration, default namespace, no whitespace', () => {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileOverrideStore } from '../../src/control/override-store.js';
+import { FileOverrideStore } from '../../src/control/overrides/file-store.js';
 import { slotOf } from '../../src/domain/override.js';
 import type { Override, OverrideEntry, OverrideRelease } from '../../src/domain/override.js';
 import { ManualClock } from '../../src/lib/clock.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProviderFailureWatch } from '../../src/control/provider-watch.js';
+import { ProviderFailureWatch } from '../../src/control/notify/provider-watch.js';
 import type { ProviderZoneState, ProviderZoneStatus, SyncStatus } from '../../src/sync/status.js';
 
 const THRESHOLD = 60_000;

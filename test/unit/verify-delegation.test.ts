@@ -8,7 +8,7 @@ import { desiredZone } from '../../src/plan/desired.js';
 import { nearestConfiguredParent } from '../../src/verify/delegation-check.js';
 import { delegationFromReply, judgeDelegation, parentServerAnswer } from '../../src/verify/delegation.js';
 import type { DelegationReply, ParentServerAnswer } from '../../src/verify/delegation.js';
-import { desiredExpectations } from '../../src/verify/verify.js';
+import { desiredExpectations } from '../../src/plan/expectations.js';
 
 const ZONE = 'child.example.test.';
 const OURS = ['ns1.r53.example.', 'ns2.r53.example.', 'dns1.ns1.example.', 'dns2.ns1.example.'];

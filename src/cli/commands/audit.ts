@@ -1,5 +1,5 @@
 import { parseDuration } from '../../config/duration.js';
-import type { AuditEvent } from '../../control/override-types.js';
+import type { AuditEvent } from '../../control/audit/log.js';
 import { UsageError } from '../../lib/errors.js';
 import { auditAnswerSchema } from '../api-answers.js';
 import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiClient, jsonLine, parseAnswer, resolveApiTarget } from '../api-client.js';

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { formatDuration as formatWritten, parseDuration } from '../../config/duration.js';
-import type { CreateOverrideRequest, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, OverrideView, ProviderEffect, ReleaseRequest, ServerEffect } from '../../control/override-wire.js';
-import { describeAction } from '../../domain/override.js';
+import type { CreateOverrideRequest, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, OverrideView, ProviderEffect, ReleaseRequest, ServerEffect } from '../../control/overrides/wire.js';
+import { MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, describeAction } from '../../domain/override.js';
 import { FAILOVER_TYPES } from '../../domain/record.js';
 import { startDeadline } from '../../lib/deadline.js';
 import type { Deadline } from '../../lib/deadline.js';
@@ -24,10 +24,6 @@ export const POLL_INTERVAL_MS = 500;
 export const DEFAULT_WAIT_MS = 120_000;
 /** The effect answer asks every provider's name servers over DNS, so it may take longer than a status answer. */
 const EFFECT_TIMEOUT_MS = 15_000;
-/** The API refuses longer reasons; saying so before sending names the flag. */
-const MAX_REASON_LENGTH = 500;
-/** The API refuses longer X-DnsQuorum-Actor values. */
-const MAX_ACTOR_LENGTH = 200;
 /** 128 + SIGINT, what shells report for a command stopped by Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
 

@@ -82,5 +82,5 @@ function skewedClock(setting: string | undefined): Clock {
   if (!Number.isInteger(skew) || Math.abs(skew) > 86_400_000) {
     throw new UsageError(`run: DNSQUORUM_CLOCK_SKEW_MS=${JSON.stringify(setting)} must be a whole number of milliseconds within one day`);
   }
-  return skew === 0 ? systemClock : { now: () => Date.now() + skew };
+  return skew === 0 ? systemClock : { now: () => Date.now() + skew, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
 }

@@ -1,7 +1,7 @@
 import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiClient, jsonLine, resolveApiTarget } from '../api-client.js';
-import { parseStatusReport } from '../../control/status.js';
-import type { DaemonStatusReport } from '../../control/status.js';
-import type { OverrideView } from '../../control/override-wire.js';
+import { parseStatusReport } from '../../control/api/status.js';
+import type { DaemonStatusReport } from '../../control/api/status.js';
+import type { OverrideView } from '../../control/overrides/wire.js';
 import { describeAction } from '../../domain/override.js';
 import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../cluster/status.js';
 import type { ProviderZoneStatus } from '../../sync/status.js';

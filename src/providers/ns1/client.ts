@@ -6,6 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import { startDeadline } from '../../lib/deadline.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { describeNetworkError } from '../../lib/network-error.js';
 import type { ApiCallObserver, ApiCallOutcome } from '../provider.js';
 import { Ns1ApiError, kindOfStatus, messageOfBody } from './errors.js';
 import type { Ns1FailureKind } from './errors.js';
@@ -532,16 +533,4 @@ function writeBody(record: Ns1RecordWrite): Record<string, unknown> {
     ttl: record.ttl,
     answers: record.answers.map((a) => ({ answer: [...a.answer] })),
   };
-}
-
-/** "fetch failed: other side closed (UND_ERR_SOCKET)": the cause is where undici says what happened. */
-function describeNetworkError(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as Error & { code?: unknown }).code;
-    parts.push(typeof code === 'string' ? `${current.message} (${code})` : current.message);
-    current = current.cause;
-  }
-  return parts.length === 0 ? errorMessage(err) : parts.join(': ');
 }

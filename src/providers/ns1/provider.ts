@@ -6,13 +6,13 @@ import type { Ns1ProviderConfig } from '../../config/types.js';
 import type { Sleep } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
 import { ProviderError } from '../../lib/errors.js';
+import { KeyedLock } from '../../lib/keyed-lock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ApiCallObserver, DnsProvider, ProviderCapabilities } from '../provider.js';
 import { valueFromNs1, valueFromShortAnswer, valueToNs1 } from './answers.js';
 import { DEFAULT_NS1_RETRY, Ns1Client, bareName } from './client.js';
 import type { Ns1CallStats, Ns1RecordSummary, Ns1RecordWrite, Ns1RetryPolicy, Ns1Zone } from './client.js';
 import { Ns1ApiError } from './errors.js';
-import { settledOrAborted } from '../../lib/abort.js';
 
 export interface Ns1ProviderOptions {
   readonly config: Ns1ProviderConfig;
@@ -67,8 +67,8 @@ export class Ns1Provider implements DnsProvider {
   private readonly logger: Logger;
   /** Zone FQDN -> its name servers (NS1's dns_servers, read-only at NS1, so kept). */
   private readonly nameserverCache = new Map<string, readonly string[]>();
-  /** Zone FQDN -> the tail of its write queue. */
-  private readonly writeQueues = new Map<string, Promise<void>>();
+  /** One write at a time per zone (key: the zone FQDN). */
+  private readonly zoneWrites = new KeyedLock();
 
   constructor(options: Ns1ProviderOptions) {
     this.name = options.config.name;
@@ -105,7 +105,7 @@ export class Ns1Provider implements DnsProvider {
     this.refuseWhatIsNeverWritten(apex, [...creates, ...updates.flatMap((u) => [u.before, u.after]), ...deletes]);
     if (creates.length + updates.length + deletes.length === 0) return;
 
-    await this.serialized(apex, signal, async () => {
+    await this.zoneWrites.run(apex, signal, async () => {
       // NS1 cannot make a write conditional on what it holds, so the check is ours, against a
       // fresh read, for the whole change set before its first write.
       const snapshot = await this.readZone(apex, signal);
@@ -154,7 +154,7 @@ export class Ns1Provider implements DnsProvider {
 
   async ensureZone(zone: string, signal: AbortSignal): Promise<void> {
     const apex = fqdn(zone);
-    await this.serialized(apex, signal, async () => {
+    await this.zoneWrites.run(apex, signal, async () => {
       try {
         this.remember(apex, await this.client.getZone(apex, signal, { records: false }));
         return;
@@ -366,24 +366,6 @@ export class Ns1Provider implements DnsProvider {
     const now = normalizeRecordSet({ name: record.name, type: record.type, ttl: full.ttl ?? 0, values: full.answers.map((a) => valueFromNs1(record.type, a.answer)) });
     if (full.filters.length === 0 && full.link === null && recordSetsEqual(now, record)) return;
     throw new ProviderError('DQ_PROVIDER_CONFLICT', this.name, `${keyOf(record)} appeared at NS1 while dnsquorum created it, holding ${describe(now)}`, { cause });
-  }
-
-  /** Runs task after every earlier write to the zone has finished. */
-  private async serialized<T>(apex: string, signal: AbortSignal, task: () => Promise<T>): Promise<T> {
-    const previous = this.writeQueues.get(apex) ?? Promise.resolve();
-    let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => mine);
-    this.writeQueues.set(apex, tail);
-    try {
-      await settledOrAborted(previous, signal);
-      return await task();
-    } finally {
-      release();
-      if (this.writeQueues.get(apex) === tail) this.writeQueues.delete(apex);
-    }
   }
 
   /** Client errors as ProviderErrors; ProviderErrors and aborts pass through. */

@@ -6,6 +6,7 @@ import { ROUTE53_DEFAULTS } from '../../config/providers.js';
 import type { Route53ProviderConfig } from '../../config/types.js';
 import type { Clock } from '../../lib/clock.js';
 import { ProviderError } from '../../lib/errors.js';
+import { KeyedLock } from '../../lib/keyed-lock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ApiCallObserver, DnsProvider, ProviderCapabilities } from '../provider.js';
 import { Route53ApiError, SdkRoute53Api } from './api.js';
@@ -20,7 +21,6 @@ import type { Sleep } from './rate-limiter.js';
 import { valueFromRoute53, valueToRoute53 } from './rdata.js';
 import { DEFAULT_RETRY_POLICY, newCallStats } from './retry.js';
 import type { CallStats, RetryPolicy } from './retry.js';
-import { settledOrAborted } from '../../lib/abort.js';
 
 export interface Route53ProviderOptions {
   readonly config: Route53ProviderConfig;
@@ -100,8 +100,8 @@ export class Route53Provider implements DnsProvider {
   private readonly nameserverCache = new Map<string, readonly string[]>();
   /** Zone FQDN -> its last read, for DELETEs with Route53's own values and for foreign keys. */
   private readonly snapshots = new Map<string, ZoneSnapshot>();
-  /** Zone FQDN -> the tail of its write queue. */
-  private readonly writeQueues = new Map<string, Promise<void>>();
+  /** One write at a time per zone (key: the zone FQDN). */
+  private readonly zoneWrites = new KeyedLock();
 
   constructor(options: Route53ProviderOptions) {
     this.config = options.config;
@@ -155,7 +155,7 @@ export class Route53Provider implements DnsProvider {
     this.refuseWhatIsNeverWritten(apex, [...creates, ...updates.flatMap((u) => [u.before, u.after]), ...deletes]);
     if (creates.length + updates.length + deletes.length === 0) return;
 
-    await this.serialized(apex, signal, async () => {
+    await this.zoneWrites.run(apex, signal, async () => {
       const zoneId = await this.zoneId(apex, signal);
       const snapshot = this.snapshots.get(apex);
       const touched = [...creates, ...updates.map((u) => u.after), ...deletes].map(keyOf);
@@ -178,7 +178,7 @@ export class Route53Provider implements DnsProvider {
 
   async ensureZone(zone: string, signal: AbortSignal): Promise<void> {
     const apex = fqdn(zone);
-    await this.serialized(apex, signal, async () => {
+    await this.zoneWrites.run(apex, signal, async () => {
       if (await this.zoneExists(apex, signal)) return;
       const configured = this.config.hostedZoneIds[apex];
       if (configured !== undefined) {
@@ -501,24 +501,6 @@ export class Route53Provider implements DnsProvider {
     const insyncMs = this.clock.now() - started;
     this.lastInsyncMs = insyncMs;
     this.logger.info({ zone: apex, changeId: change.id, insyncMs, polls, what }, 'change in sync at Route53');
-  }
-
-  /** Runs task after every earlier write to the zone has finished (one change in flight per zone). */
-  private async serialized<T>(apex: string, signal: AbortSignal, task: () => Promise<T>): Promise<T> {
-    const previous = this.writeQueues.get(apex) ?? Promise.resolve();
-    let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => mine);
-    this.writeQueues.set(apex, tail);
-    try {
-      await settledOrAborted(previous, signal);
-      return await task();
-    } finally {
-      release();
-      if (this.writeQueues.get(apex) === tail) this.writeQueues.delete(apex);
-    }
   }
 
   /** Route53 API errors as ProviderErrors; anything already typed passes through. */

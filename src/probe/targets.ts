@@ -1,7 +1,7 @@
 import { endpointId } from '../domain/health.js';
 import type { EndpointId } from '../domain/health.js';
 import type { FailoverRecordSpec, ZoneSpec } from '../domain/zone.js';
-import type { ProbeTarget } from '../probe/prober.js';
+import type { ProbeTarget } from './prober.js';
 
 export interface FailoverRecordRef {
   readonly zone: string;

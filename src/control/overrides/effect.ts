@@ -1,14 +1,14 @@
-import type { HostPort } from '../config/types.js';
-import { isOverrideActive } from '../domain/override.js';
-import type { Override } from '../domain/override.js';
-import type { FailoverRecordSpec, ZoneSpec } from '../domain/zone.js';
-import type { Clock } from '../lib/clock.js';
-import { errorMessage } from '../lib/errors.js';
-import type { DnsProvider } from '../providers/provider.js';
-import type { Difference } from '../verify/compare.js';
-import type { ConcurrencyLimit } from '../verify/limit.js';
-import { verifyServer } from '../verify/servers.js';
-import type { OverrideEffect, ProviderEffect, ServerEffect } from './override-wire.js';
+import type { HostPort } from '../../config/types.js';
+import { isOverrideActive } from '../../domain/override.js';
+import type { Override } from '../../domain/override.js';
+import type { FailoverRecordSpec, ZoneSpec } from '../../domain/zone.js';
+import type { Clock } from '../../lib/clock.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { DnsProvider } from '../../providers/provider.js';
+import type { Difference } from '../../verify/compare.js';
+import type { ConcurrencyLimit } from '../../verify/limit.js';
+import { verifyServer } from '../../verify/servers.js';
+import type { OverrideEffect, ProviderEffect, ServerEffect } from './wire.js';
 
 /**
  * Whether an override took effect as resolvers see it: every name server of every provider of the

@@ -1,11 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ProbeResult } from '../domain/health.js';
-import { systemClock } from '../lib/clock.js';
-import type { Clock } from '../lib/clock.js';
-import type { ApiCallObserver } from '../providers/provider.js';
-import type { ProviderZoneStatus, SyncObserver } from '../sync/status.js';
-import type { Route } from './api.js';
-import type { DaemonStatusReport } from './status.js';
+import type { ClusterStatus, EndpointStatus } from '../../cluster/status.js';
+import { RELOAD_RESULTS } from '../../config/reload.js';
+import type { ReloadResult } from '../../config/reload.js';
+import type { ProbeResult } from '../../domain/health.js';
+import type { Route } from '../../lib/api-route.js';
+import { systemClock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ApiCallObserver } from '../../providers/provider.js';
+import type { ProviderZoneStatus, SyncObserver, SyncStatus } from '../../sync/status.js';
+import type { OverrideView } from '../overrides/wire.js';
 
 /**
  * Prometheus metrics: counters and histograms fed by events (sync workers, health checks, provider
@@ -34,13 +37,18 @@ function countable(n: number): boolean {
 }
 
 /**
- * How a config reload ended: applied (the new config runs), unchanged (read and valid, but the
- * same as the running one), invalid (it did not load or validate), rejected (valid, but it changes
- * something only a restart can, or the daemon has no file to read again).
+ * What the gauges read from the daemon's status at scrape time: the part of the status report
+ * (GET /v1/status) that metrics needs. The report itself is the admin API's, a layer above.
  */
-export type ReloadResult = 'applied' | 'unchanged' | 'invalid' | 'rejected';
-
-const RELOAD_RESULTS: readonly ReloadResult[] = ['applied', 'unchanged', 'invalid', 'rejected'];
+export interface ScrapedStatus extends SyncStatus {
+  /** The replica's region. */
+  readonly region: string;
+  /** The daemon's clock when the status was read, epoch ms. */
+  readonly now: number;
+  readonly cluster: ClusterStatus;
+  readonly endpoints: readonly EndpointStatus[];
+  readonly overrides: readonly OverrideView[];
+}
 
 /** One notification sink's running counts since its hub started (as NotificationHub.stats() gives them). */
 export interface NotificationSinkCounts {
@@ -89,11 +97,11 @@ export class Metrics {
   readonly sync: SyncObserver;
   /** For the providers (ProviderContext.apiCalls): every API request, its outcome and duration. */
   readonly apiCalls: ApiCallObserver;
-  private readonly status: () => DaemonStatusReport | undefined;
+  private readonly status: () => ScrapedStatus | undefined;
   private readonly clock: Clock;
   private region: string | undefined;
   /** The status (and the notification counts) read once per scrape, shared by every series so they agree. */
-  private scrapeSnapshot: { readonly report: DaemonStatusReport | undefined; readonly notifications: NotificationCounts | undefined } | undefined;
+  private scrapeSnapshot: { readonly report: ScrapedStatus | undefined; readonly notifications: NotificationCounts | undefined } | undefined;
   private readonly notifications: (() => NotificationCounts) | undefined;
   private readonly probeResults: Counter<'endpoint' | 'region' | 'result'>;
   private readonly probeDuration: Histogram<'endpoint' | 'region'>;
@@ -101,7 +109,7 @@ export class Metrics {
   private readonly lastReloadSuccess: Gauge;
   private readonly lastReloadSuccessful: Gauge;
 
-  constructor(status: () => DaemonStatusReport | undefined, options: MetricsOptions = {}) {
+  constructor(status: () => ScrapedStatus | undefined, options: MetricsOptions = {}) {
     this.status = status;
     this.clock = options.clock ?? systemClock;
     this.region = options.region;
@@ -197,7 +205,7 @@ export class Metrics {
       'Record sets that differ at the provider now and were left as they are (drift: report).',
       (z) => z.drift.current.length,
     );
-    const read = (): DaemonStatusReport | undefined => this.read();
+    const read = (): ScrapedStatus | undefined => this.read();
     new Gauge({
       name: 'dnsquorum_writes_held',
       help: 'Whether writes wait for the startup hold (quorum data on every failover record): 1 held, 0 not.',
@@ -316,7 +324,7 @@ export class Metrics {
 
   /** Overrides in force per zone, from the status: 0 for every zone a provider serves. */
   private overrideMetrics(): void {
-    const read = (): DaemonStatusReport | undefined => this.read();
+    const read = (): ScrapedStatus | undefined => this.read();
     new Gauge({
       name: 'dnsquorum_overrides_active',
       help: 'Manual overrides in force on records of the zone (made here or learned from a peer).',
@@ -367,7 +375,7 @@ export class Metrics {
 
   /** Series about the cluster (peers, writer) and every endpoint's health across regions, read from the status. */
   private clusterMetrics(): void {
-    const read = (): DaemonStatusReport | undefined => this.read();
+    const read = (): ScrapedStatus | undefined => this.read();
     const registers = [this.registry];
     new Gauge({
       name: 'dnsquorum_endpoint_up',
@@ -497,7 +505,7 @@ export class Metrics {
     };
   }
 
-  private read(): DaemonStatusReport | undefined {
+  private read(): ScrapedStatus | undefined {
     return this.scrapeSnapshot === undefined ? this.status() : this.scrapeSnapshot.report;
   }
 
@@ -507,7 +515,7 @@ export class Metrics {
 
   /** A gauge per (zone, provider), rebuilt from the status at every scrape so removed providers disappear. */
   private providerGauge(name: string, help: string, value: (zone: ProviderZoneStatus) => number | undefined): void {
-    const read = (): DaemonStatusReport | undefined => this.read();
+    const read = (): ScrapedStatus | undefined => this.read();
     new Gauge({
       name,
       help,

@@ -4,18 +4,7 @@
  * never throws: a slow or dead receiver must not hold up a failover.
  */
 
-export type NotificationKind =
-  | 'failover'
-  | 'failback'
-  | 'override'
-  | 'override-ended'
-  | 'override-refused'
-  | 'drift'
-  | 'drift-cleared'
-  | 'provider-failing'
-  | 'provider-recovered';
-
-export type NotificationSeverity = 'critical' | 'warning' | 'info';
+import type { NotificationKind, NotificationSeverity } from '../../domain/notification.js';
 
 export interface NotificationEvent {
   readonly kind: NotificationKind;

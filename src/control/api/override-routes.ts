@@ -1,22 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../config/duration.js';
-import type { OverridesConfig } from '../config/types.js';
-import type { HealthView } from '../domain/health.js';
-import { describeAction, entryState, slotOf } from '../domain/override.js';
-import type { Override, OverrideAction, OverrideEntry, OverrideRelease } from '../domain/override.js';
-import { FAILOVER_TYPES } from '../domain/record.js';
-import type { RecordKey } from '../domain/record.js';
-import type { FailoverRecordSpec, ZoneSpec } from '../domain/zone.js';
-import type { Clock } from '../lib/clock.js';
-import { DnsQuorumError, errorMessage } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import { checkOverride, findFailoverRecord, resolveAction } from '../plan/override-check.js';
-import type { FoundFailoverRecord, OverrideCheckResult } from '../plan/override-check.js';
-import type { RecordStatus } from '../sync/status.js';
-import { ApiError } from './api.js';
-import type { ApiRequest, ApiResponse, Route } from './api.js';
-import type { AuditEvent, AuditLog, OverrideStore } from './override-types.js';
+import { formatDuration, parseDuration } from '../../config/duration.js';
+import type { OverridesConfig } from '../../config/types.js';
+import type { HealthView } from '../../domain/health.js';
+import { MAX_REASON_LENGTH, describeAction, entryState, slotOf } from '../../domain/override.js';
+import type { Override, OverrideAction, OverrideEntry, OverrideRelease } from '../../domain/override.js';
+import { FAILOVER_TYPES } from '../../domain/record.js';
+import type { RecordKey } from '../../domain/record.js';
+import type { FailoverRecordSpec, ZoneSpec } from '../../domain/zone.js';
+import type { Clock } from '../../lib/clock.js';
+import { DnsQuorumError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { checkOverride, findFailoverRecord, resolveAction } from '../../plan/override-check.js';
+import type { FoundFailoverRecord, OverrideCheckResult } from '../../plan/override-check.js';
+import type { RecordStatus } from '../../sync/status.js';
+import { ApiError } from './server.js';
+import type { ApiRequest, ApiResponse, Route } from './server.js';
+import type { OverrideStore } from '../overrides/store.js';
+import type { AuditEvent, AuditLog } from '../audit/log.js';
 import type {
   AuditAnswer,
   CreatedOverrideAnswer,
@@ -27,8 +28,8 @@ import type {
   RecordsAnswer,
   RecordView,
   ReleasedAnswer,
-} from './override-wire.js';
-import { overrideView } from './override-wire.js';
+} from '../overrides/wire.js';
+import { overrideView } from '../overrides/wire.js';
 
 /**
  * The admin API's override, record and audit routes (shapes in override-wire.ts). Every change is
@@ -55,7 +56,6 @@ export interface OverrideRoutesOptions {
   readonly logger: Logger;
 }
 
-export const MAX_REASON_LENGTH = 500;
 /** How long GET /v1/overrides/:id waits for every provider's name servers to answer. */
 export const EFFECT_TIMEOUT_MS = 10_000;
 const MAX_AUDIT_LIMIT = 1000;

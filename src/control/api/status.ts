@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { DnsQuorumError } from '../lib/errors.js';
-import type { ClusterStatus, EndpointStatus } from '../cluster/status.js';
-import type { SyncStatus } from '../sync/status.js';
-import type { Route } from './api.js';
+import { RELOAD_RESULTS } from '../../config/reload.js';
+import { DnsQuorumError } from '../../lib/errors.js';
+import type { ClusterStatus, EndpointStatus } from '../../cluster/status.js';
+import type { SyncStatus } from '../../sync/status.js';
+import type { Route } from './server.js';
 import type { ReloadStatus } from './lifecycle.js';
-import { overrideViewSchema } from './override-wire.js';
-import type { OverrideView } from './override-wire.js';
+import { overrideViewSchema } from '../overrides/wire.js';
+import type { OverrideView } from '../overrides/wire.js';
 
 /** What `GET /v1/status` answers: the sync status plus who answers and since when. Times are epoch ms. */
 export interface DaemonStatusReport extends SyncStatus {
@@ -124,7 +125,7 @@ const reportSchema = z.object({
     .object({
       source: z.string(),
       loadedAt: epochMs,
-      lastReload: z.object({ at: epochMs, result: z.enum(['applied', 'unchanged', 'invalid', 'rejected']), message: z.string() }).nullable(),
+      lastReload: z.object({ at: epochMs, result: z.enum(RELOAD_RESULTS), message: z.string() }).nullable(),
     })
     .default({ source: '', loadedAt: 0, lastReload: null }),
 });

@@ -2,10 +2,10 @@ import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { hasErrorCode } from '../lib/atomic-file.js';
-import { StateCorruptError, errorMessage } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import type { AuditAction, AuditEvent, AuditLog, AuditQuery } from './override-types.js';
+import { hasErrorCode } from '../../lib/atomic-file.js';
+import { StateCorruptError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { AuditAction, AuditEvent, AuditLog, AuditQuery } from './log.js';
 
 /**
  * The audit log: one JSON object per line, only ever appended to. Each line goes out in one

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { SinkConfig } from '../config/types.js';
-import { fullJitterMs, sleep as realSleep } from '../lib/backoff.js';
-import type { Sleep } from '../lib/backoff.js';
-import type { Clock } from '../lib/clock.js';
-import { startDeadline } from '../lib/deadline.js';
-import { DnsQuorumError, errorMessage } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import { Wakeup } from '../lib/wakeup.js';
-import type { NotificationEvent, NotificationSeverity, Notifier } from './notify-types.js';
+import type { SinkConfig } from '../../config/types.js';
+import type { NotificationSeverity } from '../../domain/notification.js';
+import { fullJitterMs, sleep as realSleep } from '../../lib/backoff.js';
+import type { Sleep } from '../../lib/backoff.js';
+import type { Clock } from '../../lib/clock.js';
+import { startDeadline } from '../../lib/deadline.js';
+import { DnsQuorumError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { describeNetworkError } from '../../lib/network-error.js';
+import { Wakeup } from '../../lib/wakeup.js';
+import type { NotificationEvent, Notifier } from './notifier.js';
 
 /**
  * Delivers notifications to webhook, Slack and PagerDuty sinks without ever holding up the
@@ -226,18 +228,6 @@ function secretsOf(config: SinkConfig): string[] {
   return [...new Set(found.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
 }
 
-/** "fetch failed: connect ECONNREFUSED 127.0.0.1:9 (ECONNREFUSED)": undici says what happened in the cause. */
-function describeNetworkError(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as Error & { code?: unknown }).code;
-    parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
-    current = current.cause;
-  }
-  return parts.length === 0 ? errorMessage(err) : parts.join(': ');
-}
-
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new DnsQuorumError('DQ_INTERNAL', `NotificationHub: ${name} must be a whole number of at least 1, not ${value}`);
   return value;
@@ -276,7 +266,7 @@ export class NotificationHub implements Notifier {
       queue: [],
       inFlight: undefined,
       open: new Set<string>(),
-      wakeup: new Wakeup(),
+      wakeup: new Wakeup(options.clock),
       sent: 0,
       failed: 0,
       dropped: 0,

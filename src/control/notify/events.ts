@@ -1,6 +1,6 @@
-import type { RecordChange } from '../sync/decider.js';
-import type { AuditEvent, AuditLog } from './override-types.js';
-import type { NotificationEvent, Notifier } from './notify-types.js';
+import type { RecordChange } from '../../sync/decider.js';
+import type { AuditEvent, AuditLog } from '../audit/log.js';
+import type { NotificationEvent, Notifier } from './notifier.js';
 
 /**
  * Which of the daemon's events people are told about, and in what words. Pure mappings; the hub

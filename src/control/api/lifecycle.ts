@@ -1,9 +1,9 @@
-import type { ReloadOutcome } from '../daemon.js';
-import type { Logger } from '../lib/logger.js';
-import type { StartupHold } from '../quorum/startup.js';
-import type { SyncStatus } from '../sync/status.js';
-import { ApiError } from './api.js';
-import type { Route } from './api.js';
+import type { ReloadOutcome, ReloadResult } from '../../config/reload.js';
+import type { Logger } from '../../lib/logger.js';
+import type { StartupHold } from '../../quorum/startup.js';
+import type { SyncStatus } from '../../sync/status.js';
+import { ApiError } from './server.js';
+import type { Route } from './server.js';
 
 /**
  * The routes an orchestrator and an operator use to run the daemon: liveness, readiness and
@@ -97,7 +97,7 @@ export function reloadRoute(reload: () => Promise<ReloadOutcome>): Route {
 export interface ReloadStatus {
   readonly source: string;
   readonly loadedAt: number;
-  readonly lastReload: { readonly at: number; readonly result: ReloadOutcome['result']; readonly message: string } | null;
+  readonly lastReload: { readonly at: number; readonly result: ReloadResult; readonly message: string } | null;
 }
 
 /** The config's history for status, and the one place a reload's outcome is logged and counted. */
@@ -113,7 +113,7 @@ export class ReloadRecord {
     this.loadedAt = startedAt;
   }
 
-  record(outcome: ReloadOutcome, metrics: { reload(result: ReloadOutcome['result']): void }, logger: Logger): ReloadOutcome {
+  record(outcome: ReloadOutcome, metrics: { reload(result: ReloadResult): void }, logger: Logger): ReloadOutcome {
     const at = this.now();
     this.last = { at, result: outcome.result, message: outcome.message };
     if (outcome.result === 'applied') this.loadedAt = at;

@@ -1,5 +1,5 @@
-import type { SyncObserver, WriteEvent } from '../sync/status.js';
-import type { AuditEvent, AuditLog } from './override-types.js';
+import type { SyncObserver, WriteEvent } from '../../sync/status.js';
+import type { AuditEvent, AuditLog } from './log.js';
 
 /** The actor of the daemon's own writes in the audit log. */
 export const DAEMON_ACTOR = 'dnsquorum';

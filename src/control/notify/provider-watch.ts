@@ -1,6 +1,6 @@
-import { formatDuration } from '../config/duration.js';
-import type { ProviderZoneStatus, SyncStatus } from '../sync/status.js';
-import type { NotificationEvent } from './notify-types.js';
+import { formatDuration } from '../../config/duration.js';
+import type { ProviderZoneStatus, SyncStatus } from '../../sync/status.js';
+import type { NotificationEvent } from './notifier.js';
 
 /**
  * Turns the sync status into "provider X has been failing for zone Z for longer than the

@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { entryState, isOverrideActive, slotOf } from '../domain/override.js';
-import type { Override, OverrideEntry, OverrideRelease } from '../domain/override.js';
-import { RECORD_TYPES } from '../domain/record.js';
-import { hasErrorCode, writeFileAtomic } from '../lib/atomic-file.js';
-import type { Clock } from '../lib/clock.js';
-import { DnsQuorumError, StateCorruptError, errorMessage } from '../lib/errors.js';
-import { compareStamps } from '../lib/hlc.js';
-import type { HybridLogicalClock } from '../lib/hlc.js';
-import type { Logger } from '../lib/logger.js';
-import type { OverrideStore } from './override-types.js';
+import { entryState, isOverrideActive, slotOf } from '../../domain/override.js';
+import type { Override, OverrideEntry, OverrideRelease } from '../../domain/override.js';
+import { RECORD_TYPES } from '../../domain/record.js';
+import { hasErrorCode, writeFileAtomic } from '../../lib/atomic-file.js';
+import type { Clock } from '../../lib/clock.js';
+import { DnsQuorumError, StateCorruptError, errorMessage } from '../../lib/errors.js';
+import { compareStamps } from '../../lib/hlc.js';
+import type { HybridLogicalClock } from '../../lib/hlc.js';
+import type { Logger } from '../../lib/logger.js';
+import type { OverrideStore } from './store.js';
 
 /**
  * The override store: every override entry this replica holds, in one JSON file in the state

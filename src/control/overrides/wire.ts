@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { entryState } from '../domain/override.js';
-import { RECORD_TYPES } from '../domain/record.js';
-import type { Override, OverrideAction, OverrideEntry, OverrideRelease, OverrideState } from '../domain/override.js';
-import type { HlcStamp } from '../lib/hlc.js';
-import type { AuditEvent } from './override-types.js';
+import { entryState } from '../../domain/override.js';
+import { RECORD_TYPES } from '../../domain/record.js';
+import type { Override, OverrideAction, OverrideEntry, OverrideRelease, OverrideState } from '../../domain/override.js';
+import type { HlcStamp } from '../../lib/hlc.js';
+import type { AuditEvent } from '../audit/log.js';
 
 /**
  * The JSON the admin API's override, record and audit routes take and answer. The CLI and

@@ -1,8 +1,9 @@
-import { describeAction } from '../domain/override.js';
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import { Wakeup } from '../lib/wakeup.js';
-import type { AuditLog, OverrideStore } from './override-types.js';
+import { describeAction } from '../../domain/override.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { Wakeup } from '../../lib/wakeup.js';
+import type { AuditLog } from '../audit/log.js';
+import type { OverrideStore } from './store.js';
 
 export interface OverrideSweeperOptions {
   readonly store: OverrideStore;
@@ -21,9 +22,11 @@ export interface OverrideSweeperOptions {
  * moment it expires (it compares expiresAt with the clock); this makes that moment visible.
  */
 export class OverrideSweeper {
-  private readonly wakeup = new Wakeup();
+  private readonly wakeup: Wakeup;
 
-  constructor(private readonly options: OverrideSweeperOptions) {}
+  constructor(private readonly options: OverrideSweeperOptions) {
+    this.wakeup = new Wakeup(options.clock);
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const { store, audit, region, clock, logger } = this.options;

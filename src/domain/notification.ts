@@ -1,0 +1,14 @@
+/** What the daemon tells people about (the config's notifications[].events) and how urgent it is. */
+
+export type NotificationKind =
+  | 'failover'
+  | 'failback'
+  | 'override'
+  | 'override-ended'
+  | 'override-refused'
+  | 'drift'
+  | 'drift-cleared'
+  | 'provider-failing'
+  | 'provider-recovered';
+
+export type NotificationSeverity = 'critical' | 'warning' | 'info';

@@ -1,0 +1,40 @@
+import { compareRecordSets, keyOf, recordKey } from '../domain/record.js';
+import type { RecordSet, RecordType } from '../domain/record.js';
+import type { ZoneSpec } from '../domain/zone.js';
+import type { DesiredZone } from './desired.js';
+
+/** What one question should get: a record set, or (expected null) nothing of that name and type. */
+export interface Expectation {
+  /** Lowercase FQDN with trailing dot. */
+  readonly name: string;
+  readonly type: RecordType;
+  readonly expected: RecordSet | null;
+  /**
+   * The name is a delegation inside the zone (NS below the apex): its servers answer with a
+   * referral, the NS records in the authority section and AA clear, and that is the right answer.
+   */
+  readonly referral?: boolean;
+}
+
+/**
+ * The questions for one provider's servers: the apex NS first (it doubles as the reachability
+ * probe), then every desired record set, then the managed keys that must be absent. The apex NS
+ * is expected as desired when the zone syncs it, else as the provider lists it (`listed`; with
+ * listed = [] it is asked only when desired holds it). NS record sets below the apex are
+ * delegations, which the zone's servers answer with a referral.
+ */
+export function desiredExpectations(zone: ZoneSpec, desired: DesiredZone, listed: readonly RecordSet[]): Expectation[] {
+  const desiredKeys = new Set(desired.records.map(keyOf));
+  const apexKey = recordKey(zone.name, 'NS');
+  const apexNs = desired.records.find((r) => keyOf(r) === apexKey) ?? listed.find((r) => keyOf(r) === apexKey);
+  const first: Expectation[] = apexNs === undefined ? [] : [{ name: apexNs.name, type: 'NS', expected: apexNs }];
+  const rest = desired.records
+    .filter((r) => keyOf(r) !== apexKey)
+    .sort(compareRecordSets)
+    .map((r): Expectation => (r.type === 'NS' ? { name: r.name, type: r.type, expected: r, referral: true } : { name: r.name, type: r.type, expected: r }));
+  // Only failover records can be absent (fail-closed); the apex NS is managed only when desired.
+  const gone = zone.records
+    .filter((r) => desired.managed.has(recordKey(r.name, r.type)) && !desiredKeys.has(recordKey(r.name, r.type)))
+    .map((r): Expectation => ({ name: r.name, type: r.type, expected: null }));
+  return [...first, ...rest, ...gone];
+}
