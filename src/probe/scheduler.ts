@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { clearTimeout, setTimeout } from 'node:timers';
 import type { EndpointId, ProbeResult } from '../domain/health.js';
 import type { Clock } from '../lib/clock.js';
 import { DnsQuorumError, errorMessage } from '../lib/errors.js';
@@ -7,7 +6,7 @@ import type { Prober, ProbeTarget } from './prober.js';
 
 export interface ProbeSchedulerOptions {
   readonly prober: Prober;
-  /** Stamps the result of a prober that broke its contract and threw. */
+  /** Times the probes (each target sleeps on it until due) and stamps a thrown prober's result. */
   readonly clock: Clock;
   /** Probes in flight at once, over all targets. */
   readonly maxConcurrent: number;
@@ -51,12 +50,13 @@ const INTERVAL_JITTER = 0.1;
  * scheduling itself.
  */
 const TIMER_GRID_MS = 10;
-/** setTimeout turns longer delays into 1 ms. */
+/** Node's timers turn longer delays into 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 interface Slot {
   readonly target: ProbeTarget;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the sleep until the next due time. */
+  timer: AbortController | undefined;
   /** Clock time the timer is due. */
   timerDueAt: number;
   /** Clock time the probe waiting for a slot (or starting now) was due. */
@@ -142,7 +142,7 @@ export class ProbeScheduler {
     signal.removeEventListener('abort', onAbort);
     this.stopping = undefined;
     for (const slot of this.slots.values()) {
-      clearTimeout(slot.timer);
+      slot.timer?.abort();
       slot.timer = undefined;
       slot.probe?.abort();
       if (slot.state === 'waiting') slot.state = 'idle';
@@ -165,11 +165,14 @@ export class ProbeScheduler {
     const grid = Math.min(TIMER_GRID_MS, Math.max(1, Math.floor(slot.target.check.intervalMs * INTERVAL_JITTER)));
     const dueAt = Math.max(now + 1, Math.round((now + delayMs) / grid) * grid);
     slot.timerDueAt = dueAt;
-    slot.timer = setTimeout(
+    const timer = new AbortController();
+    slot.timer = timer;
+    this.clock.sleep(Math.min(MAX_TIMER_MS, dueAt - now), timer.signal).then(
       () => {
-        this.due(slot);
+        if (slot.timer === timer) this.due(slot);
       },
-      Math.min(MAX_TIMER_MS, dueAt - now),
+      // Aborted: the target was removed or the run stopped.
+      () => undefined,
     );
   }
 
@@ -222,7 +225,7 @@ export class ProbeScheduler {
 
   private remove(slot: Slot): void {
     slot.removed = true;
-    clearTimeout(slot.timer);
+    slot.timer?.abort();
     slot.timer = undefined;
     slot.probe?.abort();
     const queued = this.waiting.indexOf(slot);

@@ -105,5 +105,6 @@ describe('SIGKILL in the middle of a write', () => {
     expect(apply.code).toBe(0);
     const plan = await runCli(['plan', '--config', configPath]);
     expect(plan.code).toBe(0);
-  });
+    // Ten daemon starts on a 6,500-record zone: about 25 s alone, more beside a second test worker.
+  }, 90_000);
 });

@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { EndpointId, ProbeResult } from '../../src/domain/health.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import type { Prober, ProbeTarget } from '../../src/probe/prober.js';
 import { ProbeScheduler } from '../../src/probe/scheduler.js';
 import { httpTarget } from '../helpers/probe-targets.js';
-
-const WAIT = { timeout: 15_000, interval: 5 };
 
 /** A prober whose probes finish only when the test releases them. */
 class HeldProber implements Prober {
@@ -57,21 +55,19 @@ describe('ProbeScheduler onStart', () => {
       await running;
     });
 
-    await vi.waitFor(() => {
-      expect(scheduler.counters.waiting).toBe(1);
-      expect(prober.pending).toBe(1);
-    }, WAIT);
-    expect(starts).toEqual([{ endpointId: first.endpointId, scheduledAt: 1_001, startedAt: 1_000 }]);
+    await clock.elapse(1);
+    expect(scheduler.counters.waiting).toBe(1);
+    expect(prober.pending).toBe(1);
+    expect(starts).toEqual([{ endpointId: first.endpointId, scheduledAt: 1_001, startedAt: 1_001 }]);
 
     // The waiting probe's own timer fires again meanwhile (a skipped turn): its due time stays.
-    await vi.waitFor(() => {
-      expect(scheduler.counters.skippedInFlight).toBeGreaterThanOrEqual(2);
-    }, WAIT);
-    clock.set(1_500);
+    await clock.elapse(49);
+    expect(scheduler.counters.skippedInFlight).toBeGreaterThanOrEqual(2);
+    await clock.elapse(450);
+    expect(clock.now()).toBe(1_500);
     prober.releaseAll();
-    await vi.waitFor(() => {
-      expect(starts.length).toBeGreaterThanOrEqual(2);
-    }, WAIT);
+    await clock.elapse(0);
+    expect(starts.length).toBe(2);
     expect(starts[1]).toEqual({ endpointId: second.endpointId, scheduledAt: 1_001, startedAt: 1_500 });
   });
 });
