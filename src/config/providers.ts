@@ -4,21 +4,22 @@ import type { MapView, Path, Reader, Readers } from './reader.js';
 import { formatDuration } from './duration.js';
 import { readSecret } from './secrets.js';
 import type { SecretSource } from './secrets.js';
-import type { Ns1ProviderConfig, ProviderConfig, Route53ProviderConfig } from './types.js';
+import type { Ns1ProviderConfig, PowerDnsProviderConfig, ProviderConfig, Route53ProviderConfig } from './types.js';
 import { allDefined } from './util.js';
 import { checkHostName, checkHostPort, checkHttpUrl, checkZoneName } from './values.js';
 import type { Checked } from './values.js';
 
-/** providers: { NAME: { type: local | route53 | ns1, ... } }, each type with its own keys. */
+/** providers: { NAME: { type: local | route53 | ns1 | powerdns, ... } }, each type with its own keys. */
 
 type ProviderType = ProviderConfig['type'];
 
-const PROVIDER_TYPES: readonly ProviderType[] = ['local', 'route53', 'ns1'];
+const PROVIDER_TYPES: readonly ProviderType[] = ['local', 'route53', 'ns1', 'powerdns'];
 
 const KEYS_BY_TYPE: Readonly<Record<ProviderType, readonly string[]>> = {
   local: ['type', 'listen', 'nameserver'],
   route53: ['type', 'endpoint', 'hostedZoneIds', 'rateLimit', 'insyncTimeout', 'insyncPollInterval', 'requestTimeout', 'maxBatchRecords'],
   ns1: ['type', 'apiKey', 'endpoint', 'requestTimeout', 'maxRetries'],
+  powerdns: ['type', 'url', 'apiKey', 'serverId', 'kind', 'nameservers', 'requestTimeout'],
 };
 
 const ALL_KEYS = [...new Set(Object.values(KEYS_BY_TYPE).flat())];
@@ -32,6 +33,13 @@ export const NS1_DEFAULT_ENDPOINT = 'https://api.nsone.net/v1/';
 export const NS1_DEFAULTS = {
   requestTimeoutMs: 20_000,
   maxRetries: 5,
+} as const;
+
+/** What a powerdns provider uses for the keys left out. */
+export const POWERDNS_DEFAULTS = {
+  serverId: 'localhost',
+  kind: 'Native',
+  requestTimeoutMs: 10_000,
 } as const;
 
 /** More retries than this only hold a pass up: the next pass retries everything anyway. */
@@ -136,7 +144,57 @@ function readProvider(readers: Readers, entry: MapEntry, path: Path, secrets: Se
       return readRoute53(readers, view, name, references);
     case 'ns1':
       return readNs1(readers, view, name, secrets);
+    case 'powerdns':
+      return readPowerDns(readers, view, name, secrets);
   }
+}
+
+function readPowerDns(readers: Readers, view: MapView, name: string, secrets: SecretSource): PowerDnsProviderConfig | undefined {
+  const parts = allDefined({
+    url: view.required('url', readers.checked(checkHttpUrl)),
+    apiKey: view.required('apiKey', (n, p) => readSecret(readers, n, p, secrets), ': ${PDNS_API_KEY} or { file: ... }'),
+    nameservers: view.required('nameservers', (node, path) => readHostNames(readers, node, path), ': the FQDNs of the servers that serve the zone, e.g. [ns1.example.net.]'),
+  });
+  const serverId = view.maybe('serverId', readers.string);
+  const kind = view.maybe('kind', readers.oneOf(['Native', 'Master'] as const));
+  const requestTimeout = view.maybe('requestTimeout', readers.duration(100));
+  if (parts === undefined || [serverId, kind, requestTimeout].some((read) => read.present && read.value === undefined)) return undefined;
+  return {
+    type: 'powerdns',
+    name,
+    url: parts.url,
+    apiKey: parts.apiKey,
+    nameservers: parts.nameservers,
+    ...(serverId.present && serverId.value !== undefined ? { serverId: serverId.value } : {}),
+    ...(kind.present && kind.value !== undefined ? { kind: kind.value } : {}),
+    ...(requestTimeout.present && requestTimeout.value !== undefined ? { requestTimeoutMs: requestTimeout.value } : {}),
+  };
+}
+
+/** A non-empty list of host names (lowercase FQDNs, as checkHostName returns them); duplicates are refused. */
+function readHostNames(readers: Readers, node: ConfigNode, path: Path): readonly string[] | undefined {
+  const items = readers.list(node, path);
+  if (items === undefined) return undefined;
+  if (items.length === 0) {
+    readers.reporter.report(node.pos, path, 'needs at least one name server');
+    return undefined;
+  }
+  const names: string[] = [];
+  let complete = true;
+  items.forEach((item, i) => {
+    const host = readers.checked(checkHostName)(item, [...path, i]);
+    if (host === undefined) {
+      complete = false;
+      return;
+    }
+    if (names.includes(host)) {
+      readers.reporter.report(item.pos, [...path, i], `${host} is listed twice`);
+      complete = false;
+      return;
+    }
+    names.push(host);
+  });
+  return complete ? names : undefined;
 }
 
 function readNs1(readers: Readers, view: MapView, name: string, secrets: SecretSource): Ns1ProviderConfig | undefined {

@@ -44,7 +44,23 @@ export interface Ns1ProviderConfig {
   readonly maxRetries?: number;
 }
 
-export type ProviderConfig = LocalProviderConfig | Route53ProviderConfig | Ns1ProviderConfig;
+export interface PowerDnsProviderConfig {
+  readonly type: 'powerdns';
+  readonly name: string;
+  /** Base URL of the server's HTTP API (its webserver), e.g. "http://127.0.0.1:8081". */
+  readonly url: string;
+  readonly apiKey: string;
+  /** Unset means POWERDNS_DEFAULTS.serverId ("localhost", PowerDNS's own name for itself). */
+  readonly serverId?: string;
+  /** The kind of zone made when the zone is missing; unset means POWERDNS_DEFAULTS.kind. */
+  readonly kind?: 'Native' | 'Master';
+  /** The apex NS of a zone it creates, and what nameservers() answers: PowerDNS has no delegation set of its own. */
+  readonly nameservers: readonly string[];
+  /** Deadline of each API request; unset means POWERDNS_DEFAULTS.requestTimeoutMs. */
+  readonly requestTimeoutMs?: number;
+}
+
+export type ProviderConfig = LocalProviderConfig | Route53ProviderConfig | Ns1ProviderConfig | PowerDnsProviderConfig;
 
 export interface PeerConfig {
   readonly region: string;

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { LocalProvider } from './local/provider.js';
 import { Ns1Provider } from './ns1/provider.js';
+import { PowerDnsProvider } from './powerdns/provider.js';
 import type { ApiCallObserver, DnsProvider } from './provider.js';
 import { Route53Provider } from './route53/provider.js';
 
@@ -31,6 +32,8 @@ export function createProvider(config: ProviderConfig, context: ProviderContext)
       return new Route53Provider({ config, clock: context.clock, logger, ...apiCalls });
     case 'ns1':
       return new Ns1Provider({ config, clock: context.clock, logger, ...apiCalls });
+    case 'powerdns':
+      return new PowerDnsProvider({ config, clock: context.clock, logger, ...apiCalls });
   }
 }
 
