@@ -17,7 +17,10 @@ export interface ReloaderOptions {
 /**
  * Reloads the config: read it again, and apply it in place only when it is valid, differs from
  * the running one, and changes nothing that needs a restart; otherwise the running config goes
- * on. One reload at a time (SIGHUP and POST /v1/reload may come together). Never rejects.
+ * on. One reload at a time (SIGHUP and POST /v1/reload may come together), and reloads asked for
+ * while one runs are one reload, run next: it reads the file as it is by then, and every one of
+ * them is answered with its outcome, so a burst of reloads costs at most two switches of the
+ * reconciler, never one per request. Never rejects.
  */
 export function reloader(options: ReloaderOptions): (trigger: string) => Promise<ReloadOutcome> {
   const once = async (trigger: string): Promise<ReloadOutcome> => {
@@ -40,10 +43,29 @@ export function reloader(options: ReloaderOptions): (trigger: string) => Promise
       return record({ result: 'invalid', message: `applying ${next.source} failed: ${errorMessage(err)}` });
     }
   };
-  let queue: Promise<unknown> = Promise.resolve();
+  let running: Promise<ReloadOutcome> | undefined;
+  let queued: { readonly triggers: string[]; readonly outcome: Promise<ReloadOutcome> } | undefined;
+  const run = (trigger: string): Promise<ReloadOutcome> => {
+    const outcome = once(trigger);
+    running = outcome;
+    // Attached before any queued run's continuation, so the slot is free when that run starts.
+    void outcome.finally(() => {
+      if (running === outcome) running = undefined;
+    });
+    return outcome;
+  };
   return (trigger) => {
-    const next = queue.then(() => once(trigger));
-    queue = next.catch(() => undefined);
-    return next;
+    if (running === undefined) return run(trigger);
+    if (queued !== undefined) {
+      queued.triggers.push(trigger);
+      return queued.outcome;
+    }
+    const triggers = [trigger];
+    const outcome = running.then(() => {
+      queued = undefined;
+      return run(triggers.join(', '));
+    });
+    queued = { triggers, outcome };
+    return outcome;
   };
 }

@@ -85,11 +85,14 @@ function servedZone(zone: HostedZone): RecordSet[] {
   return served;
 }
 
-/** Every hosted zone as src/dns content; of two zones with one name, the first created is served. */
+/**
+ * Every public hosted zone as src/dns content; of two zones with one name, the first created is
+ * served. Private zones answer only inside their VPCs, never on the fake's (public) DNS address.
+ */
 export function dnsContents(zones: readonly HostedZone[]): ZoneContents {
   const contents: Record<string, { records: RecordSet[] }> = {};
   for (const zone of zones) {
-    if (Object.hasOwn(contents, zone.name)) continue;
+    if (zone.vpcs.length > 0 || Object.hasOwn(contents, zone.name)) continue;
     contents[zone.name] = { records: servedZone(zone) };
   }
   return { zones: contents };

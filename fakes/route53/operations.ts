@@ -4,8 +4,8 @@ import { compareNames, escapeName, isNameProblem, normalizeName } from './names.
 import { ROUTE53_TYPES, comparePositions, positionOf, recordSetXml } from './records.js';
 import type { ListPosition } from './records.js';
 import { booleanValue, boundedText, optionalText, readChildren, requiredText } from './schema.js';
-import type { HostedZone, Route53State } from './state.js';
-import { changeInfoXml, delegationSetXml, document, hostedZoneXml } from './wire.js';
+import type { FakeVpc, HostedZone, Route53State } from './state.js';
+import { changeInfoXml, delegationSetXml, document, hostedZoneXml, isPrivate, vpcXml, vpcsXml } from './wire.js';
 import { XmlSyntaxError, parseXml, textElement } from './xml.js';
 import type { XmlElement } from './xml.js';
 
@@ -125,7 +125,8 @@ function createHostedZone(ctx: OperationContext): OperationResult {
     { name: 'HostedZoneConfig' },
     { name: 'DelegationSetId' },
   ]);
-  if (found.has('VPC')) throw invalidInput('The fake Route53 serves public hosted zones only; VPC is not supported');
+  const vpcElement = found.get('VPC')?.[0];
+  const vpc = vpcElement === undefined ? undefined : readVpc(vpcElement);
   if (found.has('DelegationSetId')) throw invalidInput('The fake Route53 does not support reusable delegation sets; DelegationSetId is not supported');
   const name = boundedText(requiredText(found, 'Name'), 1, 1024, 'DNSName');
   const callerReference = boundedText(requiredText(found, 'CallerReference'), 1, 128, 'Nonce');
@@ -136,22 +137,37 @@ function createHostedZone(ctx: OperationContext): OperationResult {
     const commentText = optionalText(configFound, 'Comment');
     comment = commentText === undefined ? undefined : boundedText(commentText, 0, 256, 'ResourceDescription');
     const privateZone = optionalText(configFound, 'PrivateZone');
-    if (privateZone !== undefined && booleanValue(privateZone)) throw invalidInput('The fake Route53 serves public hosted zones only; PrivateZone must be false');
+    // The VPC makes a zone private; PrivateZone without one cannot be honoured.
+    if (privateZone !== undefined && booleanValue(privateZone) && vpc === undefined) throw invalidInput('Invalid request: a private hosted zone needs a VPC');
   }
   if (ctx.state.hasCallerReference(callerReference)) {
     throw new ApiError(409, 'HostedZoneAlreadyExists', 'A hosted zone has already been created with the specified caller reference.');
   }
-  const { zone, change } = ctx.state.createZone(name, callerReference, comment);
+  const { zone, change } = ctx.state.createZone(name, callerReference, comment, vpc);
   return {
     status: 201,
     headers: { Location: `https://route53.amazonaws.com/2013-04-01/hostedzone/${zone.id}` },
-    body: document('CreateHostedZoneResponse', `${hostedZoneXml(zone)}${changeInfoXml(change, 'PENDING')}${delegationSetXml(zone)}`),
+    body: document('CreateHostedZoneResponse', `${hostedZoneXml(zone)}${changeInfoXml(change, 'PENDING')}${delegationSetXml(zone)}${vpc === undefined ? '' : vpcXml(vpc)}`),
   };
+}
+
+const VPC_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const VPC_ID = /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/;
+
+/** CreateHostedZone's VPC: both members, a region name, an id of the form vpc-0123abcd. */
+function readVpc(element: XmlElement): FakeVpc {
+  const found = readChildren(element, [{ name: 'VPCRegion' }, { name: 'VPCId' }]);
+  const region = optionalText(found, 'VPCRegion');
+  const id = optionalText(found, 'VPCId');
+  if (region === undefined || id === undefined) throw invalidInput('Invalid request: a VPC needs both VPCRegion and VPCId');
+  if (!VPC_REGION.test(region)) throw invalidXml(`cvc-enumeration-valid: Value '${region}' is not facet-valid with respect to enumeration of type 'VPCRegion'. It must be a value from the enumeration.`);
+  if (!VPC_ID.test(id)) throw new ApiError(400, 'InvalidVPCId', "The VPC ID that you specified either isn't a valid ID or the current account is not authorized to access this VPC.");
+  return { region, id };
 }
 
 function getHostedZone(ctx: OperationContext, zoneId: string): OperationResult {
   const zone = ctx.state.zone(zoneId);
-  return { status: 200, body: document('GetHostedZoneResponse', `${hostedZoneXml(zone)}${delegationSetXml(zone)}`) };
+  return { status: 200, body: document('GetHostedZoneResponse', `${hostedZoneXml(zone)}${delegationSetXml(zone)}${vpcsXml(zone)}`) };
 }
 
 function listHostedZones(ctx: OperationContext): OperationResult {
@@ -160,8 +176,7 @@ function listHostedZones(ctx: OperationContext): OperationResult {
   const type = ctx.query.get('hostedzonetype');
   if (type !== null && type !== 'PrivateHostedZone') throw invalidInput(`Invalid value for hostedzonetype: '${type}'`);
   if (ctx.query.has('delegationsetid')) throw invalidInput('The fake Route53 does not support reusable delegation sets; delegationsetid is not supported');
-  // Every zone of the fake is public.
-  const zones = type === 'PrivateHostedZone' ? [] : ctx.state.allZones();
+  const zones = ctx.state.allZones().filter((z) => type === null || isPrivate(z));
   let start = 0;
   if (marker !== null) {
     start = zones.findIndex((z) => z.id === marker);

@@ -19,7 +19,7 @@ import { matchRoute, runOperation } from './operations.js';
 import type { OperationResult } from './operations.js';
 import type { FakeRecordSet } from './records.js';
 import { Route53State } from './state.js';
-import type { HostedZone } from './state.js';
+import type { FakeVpc, HostedZone } from './state.js';
 
 /**
  * A fake Amazon Route53 on loopback: the REST/XML API the AWS SDK speaks (hosted zones, record
@@ -30,6 +30,7 @@ import type { HostedZone } from './state.js';
 
 export type { FakeRoute53Faults } from './faults.js';
 export type { FakeAliasTarget, FakeGeoLocation, FakeRecordSet } from './records.js';
+export type { FakeVpc } from './state.js';
 
 export interface FakeRoute53Options {
   host?: string;
@@ -162,10 +163,10 @@ export class FakeRoute53 {
     this.faultInjector.set(faults);
   }
 
-  /** How long changes submitted from now on (and those still pending) stay PENDING. */
+  /** How long changes submitted from now on, and those still PENDING, stay PENDING (one already INSYNC stays so). */
   setChangeDelay(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`change delay must be at least 0, not ${ms}`);
-    this.state.changeDelayMs = ms;
+    this.state.setChangeDelay(ms);
   }
 
   clearRequests(): void {
@@ -175,11 +176,17 @@ export class FakeRoute53 {
   /**
    * Creates a hosted zone directly (as the CreateHostedZone route does); returns its bare id, its
    * 4 name servers as the apex NS record holds them (absolute, e.g. "ns-1234.awsdns-12.org.") and
-   * its name as the API shows it ("example.com."). Throws ApiError InvalidInput for a bad name.
+   * its name as the API shows it ("example.com."). With `privateZone` (a VPC) the zone is private:
+   * no name servers of its own, not served on DNS. Throws ApiError InvalidInput for a bad name.
    */
-  createZone(name: string): { id: string; nameservers: string[]; name: string } {
-    const { zone } = this.state.createZone(name, randomUUID());
+  createZone(name: string, options: { readonly privateZone?: FakeVpc } = {}): { id: string; nameservers: string[]; name: string } {
+    const { zone } = this.state.createZone(name, randomUUID(), undefined, options.privateZone);
     return { id: zone.id, nameservers: zone.nameservers.map((ns) => `${ns}.`), name: escapeName(zone.name) };
+  }
+
+  /** Deletes a hosted zone (by name or bare id) with every record set in it, as someone at the console might. */
+  deleteZone(zone: string): void {
+    this.state.deleteZone(this.requireZone(zone).id);
   }
 
   /** Every record set of a zone (by name or bare id), sorted as ListResourceRecordSets sorts. */

@@ -13,6 +13,14 @@ import type { FakeRecordSet } from './records.js';
  * injected clock.
  */
 
+/** A VPC a private hosted zone is associated with. */
+export interface FakeVpc {
+  /** e.g. "eu-west-1". */
+  readonly region: string;
+  /** e.g. "vpc-0a1b2c3d". */
+  readonly id: string;
+}
+
 export interface HostedZone {
   /** Bare id, e.g. "Z0DQ3E0P2X8N4TL5K7MBA". */
   readonly id: string;
@@ -20,19 +28,23 @@ export interface HostedZone {
   readonly name: string;
   readonly callerReference: string;
   readonly comment?: string;
-  /** The delegation set, as GetHostedZone lists it (no trailing dot). */
+  /** The delegation set, as GetHostedZone lists it (no trailing dot); empty for a private zone, which has none. */
   readonly nameservers: readonly string[];
+  /** The VPCs of a private zone; empty for a public zone. */
+  readonly vpcs: readonly FakeVpc[];
   sets: Map<string, FakeRecordSet>;
   /** SOA serial served over DNS: 1 at creation, +1 for every applied batch or direct change. */
   serial: number;
-  /** When the latest ChangeResourceRecordSets change to the zone was submitted. */
-  lastChangeAt: number | undefined;
+  /** The latest ChangeResourceRecordSets change to the zone. */
+  lastChange: ChangeRecord | undefined;
 }
 
 export interface ChangeRecord {
   /** Bare id, e.g. "C2682N5HXP0BZ4XYZ0ABC". */
   readonly id: string;
   readonly submittedAt: number;
+  /** When it goes INSYNC: submittedAt + the change delay, moved while PENDING by setChangeDelay. */
+  insyncAt: number;
   readonly comment?: string;
   /** The zone whose record sets it changed (absent for zone creation). */
   readonly zoneId?: string;
@@ -45,6 +57,8 @@ const TLDS = ['com', 'net', 'org', 'co.uk'] as const;
 /** What Route53 puts into a new zone's apex. */
 const SOA_TTL = 900;
 const NS_TTL = 172_800;
+/** The apex NS Route53 gives every private zone: the same four names, served only inside the VPC. */
+const PRIVATE_ZONE_NAMESERVERS = ['ns-0.awsdns-00.com', 'ns-512.awsdns-00.net', 'ns-1024.awsdns-00.org', 'ns-1536.awsdns-00.co.uk'] as const;
 
 function randomId(prefix: string): string {
   let id = prefix;
@@ -72,8 +86,8 @@ export class Route53State {
 
   constructor(
     private readonly clock: Clock,
-    /** How long a change stays PENDING. */
-    public changeDelayMs: number,
+    /** How long a change stays PENDING (see setChangeDelay). */
+    private changeDelayMs: number,
     /**
      * Name servers every new zone gets, like a Route53 reusable delegation set; unset: four at
      * random per zone, as Route53 assigns them.
@@ -81,31 +95,43 @@ export class Route53State {
     private readonly delegation?: readonly string[],
   ) {}
 
-  /** Creates a zone with Route53's apex SOA and NS. `name` is as a client sends it. */
-  createZone(rawName: string, callerReference: string, comment?: string): { zone: HostedZone; change: ChangeRecord } {
+  /**
+   * Creates a zone with Route53's apex SOA and NS. `name` is as a client sends it. With `vpc` the
+   * zone is private: no delegation set, the fixed private apex NS, not served on the fake's DNS.
+   */
+  createZone(rawName: string, callerReference: string, comment?: string, vpc?: FakeVpc): { zone: HostedZone; change: ChangeRecord } {
     const name = normalizeName(rawName);
     if (isNameProblem(name) || name === '.') {
       throw invalidInput(`${rawName} is not a valid domain name${isNameProblem(name) ? `: ${name.text}` : ''}`);
     }
     let id = randomId('Z');
     while (this.zones.has(id)) id = randomId('Z');
-    const nameservers = this.delegation === undefined ? delegationSet() : [...this.delegation];
-    const soa: FakeRecordSet = { name, type: 'SOA', ttl: SOA_TTL, values: [`${nameservers[0] ?? ''}. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400`] };
-    const ns: FakeRecordSet = { name, type: 'NS', ttl: NS_TTL, values: nameservers.map((host) => `${host}.`) };
+    const nameservers = vpc !== undefined ? [] : this.delegation === undefined ? delegationSet() : [...this.delegation];
+    const apexServers = vpc === undefined ? nameservers : PRIVATE_ZONE_NAMESERVERS;
+    const soa: FakeRecordSet = { name, type: 'SOA', ttl: SOA_TTL, values: [`${apexServers[0] ?? ''}. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400`] };
+    const ns: FakeRecordSet = { name, type: 'NS', ttl: NS_TTL, values: apexServers.map((host) => `${host}.`) };
     const zone: HostedZone = {
       id,
       name,
       callerReference,
       ...(comment === undefined ? {} : { comment }),
       nameservers,
+      vpcs: vpc === undefined ? [] : [vpc],
       sets: new Map([soa, ns].map((rs) => [identityOf(rs), rs])),
       serial: 1,
-      lastChangeAt: undefined,
+      lastChange: undefined,
     };
     this.zones.set(id, zone);
     this.callerReferences.add(callerReference);
     this.version++;
     return { zone, change: this.recordChange(undefined, undefined) };
+  }
+
+  /** Removes a zone and every record set in it (as the console does after emptying it); NoSuchHostedZone when unknown. */
+  deleteZone(id: string): void {
+    this.zone(id);
+    this.zones.delete(id);
+    this.version++;
   }
 
   hasCallerReference(callerReference: string): boolean {
@@ -146,7 +172,7 @@ export class Route53State {
   /** True while a ChangeResourceRecordSets change to the zone is still PENDING. */
   hasPendingChange(zone: HostedZone): boolean {
     // Every change stays PENDING equally long, so the latest one is the last to finish.
-    return zone.lastChangeAt !== undefined && this.clock.now() - zone.lastChangeAt < this.changeDelayMs;
+    return zone.lastChange !== undefined && this.status(zone.lastChange) === 'PENDING';
   }
 
   /** Applies a batch all or nothing (throws InvalidChangeBatch) and records the change. */
@@ -155,7 +181,7 @@ export class Route53State {
     zone.serial = (zone.serial + 1) >>> 0;
     this.version++;
     const change = this.recordChange(zone.id, batch.comment);
-    zone.lastChangeAt = change.submittedAt;
+    zone.lastChange = change;
     return change;
   }
 
@@ -178,15 +204,29 @@ export class Route53State {
   }
 
   status(change: ChangeRecord): ChangeStatus {
-    return this.clock.now() - change.submittedAt >= this.changeDelayMs ? 'INSYNC' : 'PENDING';
+    return this.clock.now() >= change.insyncAt ? 'INSYNC' : 'PENDING';
+  }
+
+  /**
+   * How long changes stay PENDING: those submitted from now on, and those still PENDING (measured
+   * from their submission). A change already INSYNC stays INSYNC, as at Route53.
+   */
+  setChangeDelay(ms: number): void {
+    this.changeDelayMs = ms;
+    const now = this.clock.now();
+    for (const change of this.changes.values()) {
+      if (now < change.insyncAt) change.insyncAt = change.submittedAt + ms;
+    }
   }
 
   private recordChange(zoneId: string | undefined, comment: string | undefined): ChangeRecord {
     let id = randomId('C');
     while (this.changes.has(id)) id = randomId('C');
+    const submittedAt = this.clock.now();
     const change: ChangeRecord = {
       id,
-      submittedAt: this.clock.now(),
+      submittedAt,
+      insyncAt: submittedAt + this.changeDelayMs,
       ...(comment === undefined ? {} : { comment }),
       ...(zoneId === undefined ? {} : { zoneId }),
     };

@@ -39,6 +39,8 @@ export const overrideAnswerSchema: z.ZodType<OverrideAnswer> = z.object({
 
 export const releasedAnswerSchema: z.ZodType<ReleasedAnswer> = z.object({
   released: z.array(overrideViewSchema),
+  // A daemon from before `ended` answers without it.
+  ended: z.array(overrideViewSchema).default([]),
 });
 
 const auditEventSchema: z.ZodType<AuditEvent> = z.object({

@@ -1,9 +1,16 @@
 import { access, readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
+import { formatDuration, parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import { API_TOKEN_NAME } from '../config/schema.js';
 import type { HostPort, ResolvedConfig } from '../config/types.js';
 import { startDeadline } from '../lib/deadline.js';
+import { readCaBundle } from '../lib/tls-files.js';
 import { DnsQuorumError, ERROR_CODES, UsageError, errorMessage } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errors.js';
 import { configPath, stringOption } from './args.js';
@@ -14,22 +21,38 @@ import type { OptionSpec, ParsedCommand } from './args.js';
  * api.listen), the bearer token ($DNSQUORUM_API_TOKEN, --token-file, the config's api.token),
  * who acts (X-DnsQuorum-Actor), and the API's JSON errors turned back into DnsQuorumErrors with
  * the server's code.
+ *
+ * A failure without an answer says whether the request was sent. Not sent (connection refused,
+ * no such host, no route, no connection in time, a certificate refused) is DQ_API_UNREACHABLE:
+ * nothing happened at the daemon. Sent but not answered in time is DQ_API_NO_ANSWER: the daemon
+ * may have done it (a busy daemon answers late, but it answers). Changes carry an
+ * Idempotency-Key and are sent again with it (`change`), which the daemon answers with its first
+ * answer instead of acting twice. Requests go over node:http(s), not fetch, because only it
+ * tells when the request has left: `finish` fires once the whole request is handed to the
+ * operating system.
  */
 
-/** The daemon answers from memory; anything slower means it is stuck or the address is wrong. */
+/** The daemon answers from memory; anything slower means it is stuck, overloaded, or the address is wrong. */
 export const DEFAULT_API_TIMEOUT_MS = 5_000;
+/** How many times in all a change is sent when it was sent and got no answer; each try waits twice as long as the one before. */
+export const CHANGE_ATTEMPTS = 3;
+/** A pause before a change is sent again, so that a reset connection is not retried in the same instant. */
+const RETRY_PAUSE_MS = 200;
 
 /** Options every command that talks to the admin API takes (besides --config). */
 export const API_CLIENT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   api: { type: 'string', valueName: 'URL', description: 'admin API base URL, e.g. http://127.0.0.1:8053' },
   'token-file': { type: 'string', valueName: 'FILE', description: 'file holding the admin API token' },
+  timeout: { type: 'string', valueName: 'DURATION', description: `how long a request waits for the admin API's answer (default ${formatDuration(DEFAULT_API_TIMEOUT_MS)})` },
+  ca: { type: 'string', valueName: 'FILE', description: "PEM CA bundle an https admin API's certificate must chain to" },
   json: { type: 'boolean', description: 'print the answer as JSON (for scripts)' },
 };
 
 /** For command summaries. */
 export const API_TARGET_HELP =
   "API address: --api, else $DNSQUORUM_API_URL, else the config's api.listen. Token: $DNSQUORUM_API_TOKEN,\n" +
-  "else --token-file, else the config's api.token.";
+  "else --token-file, else the config's api.token. An https API's certificate is checked against --ca, else\n" +
+  "$DNSQUORUM_CA, else Node's default CAs.";
 
 export interface ApiTarget {
   /** The API's base URL, ending in "/" (a path prefix such as /dnsquorum/ is kept). */
@@ -37,16 +60,25 @@ export interface ApiTarget {
   readonly token: string | undefined;
   /** Where the token came from, for error messages. */
   readonly tokenFrom: string;
+  /** The --ca / $DNSQUORUM_CA bundle (PEM) an https API's certificate must chain to; Node's default CAs when unset. */
+  readonly ca?: string;
+  /** --timeout: how long each request waits for its answer; DEFAULT_API_TIMEOUT_MS when absent. */
+  readonly timeoutMs?: number;
 }
 
-/** An admin API call that failed: `httpStatus` is the API's answer, null when none came. */
+/**
+ * An admin API call that failed: `httpStatus` is the API's answer, null when none came. `sent`
+ * says whether the request left this process: false only for DQ_API_UNREACHABLE.
+ */
 export class ApiCallError extends DnsQuorumError {
   readonly httpStatus: number | null;
+  readonly sent: boolean;
 
-  constructor(code: ErrorCode, message: string, httpStatus: number | null, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, httpStatus: number | null, options?: { cause?: unknown; sent?: boolean }) {
     super(code, message, options);
     this.name = 'ApiCallError';
     this.httpStatus = httpStatus;
+    this.sent = options?.sent ?? true;
   }
 }
 
@@ -63,10 +95,27 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The address a client uses for api.listen: a wildcard listen address is reached on loopback. */
-function apiUrlFromListen(listen: HostPort): string {
+/** The address a client uses for api.listen: a wildcard listen address is reached on loopback; https with api.tls. */
+function apiUrlFromListen(listen: HostPort, tls: boolean): string {
   const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`;
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${listen.port}`;
+}
+
+/** The CA bundle the API's certificate is checked against: --ca, else $DNSQUORUM_CA; none (Node's default CAs) without either. */
+async function caTransport(values: ParsedCommand['values']): Promise<{ ca?: string }> {
+  const flag = stringOption(values, 'ca');
+  const env = process.env.DNSQUORUM_CA;
+  const [file, from] = flag !== undefined ? [flag, '--ca'] : env !== undefined && env !== '' ? [env, 'DNSQUORUM_CA'] : [undefined, ''];
+  return file === undefined ? {} : { ca: await readCaBundle(file, from) };
+}
+
+function timeoutOption(command: string, values: ParsedCommand['values']): { timeoutMs?: number } {
+  const written = stringOption(values, 'timeout');
+  if (written === undefined) return {};
+  const parsed = parseDuration(written);
+  if (!parsed.ok) throw new UsageError(`${command}: --timeout ${JSON.stringify(written)}: ${parsed.reason}`);
+  if (parsed.ms <= 0) throw new UsageError(`${command}: --timeout ${JSON.stringify(written)}: must be longer than 0s`);
+  return { timeoutMs: parsed.ms };
 }
 
 function baseUrl(command: string, base: string, from: string): URL {
@@ -96,6 +145,7 @@ async function readTokenFile(command: string, file: string): Promise<string> {
 
 /** Finds the API and its token. The config is read only when the address or the token must come from it. */
 export async function resolveApiTarget(command: string, values: ParsedCommand['values']): Promise<ApiTarget> {
+  const timeout = timeoutOption(command, values);
   const apiFlag = stringOption(values, 'api');
   const apiEnv = process.env.DNSQUORUM_API_URL;
   const tokenEnv = process.env.DNSQUORUM_API_TOKEN;
@@ -117,30 +167,157 @@ export async function resolveApiTarget(command: string, values: ParsedCommand['v
   let base: URL;
   if (apiFlag !== undefined) base = baseUrl(command, apiFlag, '--api');
   else if (apiEnv !== undefined && apiEnv !== '') base = baseUrl(command, apiEnv, 'DNSQUORUM_API_URL');
-  else if (config !== undefined) base = baseUrl(command, apiUrlFromListen(config.api.listen), 'api.listen');
+  else if (config !== undefined) base = baseUrl(command, apiUrlFromListen(config.api.listen, config.api.tls !== undefined), 'api.listen');
   else throw new DnsQuorumError('DQ_INTERNAL', `${command}: the config was needed for the API address but not loaded`);
 
-  if (tokenEnv !== undefined && tokenEnv !== '') return { base, token: tokenEnv, tokenFrom: 'DNSQUORUM_API_TOKEN' };
-  if (tokenFile !== undefined) return { base, token: await readTokenFile(command, tokenFile), tokenFrom: `--token-file ${tokenFile}` };
+  const via = { ...(await caTransport(values)), ...timeout };
+  if (tokenEnv !== undefined && tokenEnv !== '') return { base, ...via, token: tokenEnv, tokenFrom: 'DNSQUORUM_API_TOKEN' };
+  if (tokenFile !== undefined) return { base, ...via, token: await readTokenFile(command, tokenFile), tokenFrom: `--token-file ${tokenFile}` };
   const configToken = config?.api.tokens.get(API_TOKEN_NAME);
-  if (config !== undefined && configToken !== undefined) return { base, token: configToken, tokenFrom: `api.token in ${config.source}` };
-  return { base, token: undefined, tokenFrom: 'nowhere (set DNSQUORUM_API_TOKEN or pass --token-file)' };
+  if (config !== undefined && configToken !== undefined) return { base, ...via, token: configToken, tokenFrom: `api.token in ${config.source}` };
+  return { base, ...via, token: undefined, tokenFrom: 'nowhere (set DNSQUORUM_API_TOKEN or pass --token-file)' };
 }
 
-/** Why a fetch failed, in words: undici hides the socket error in `cause`. */
-function fetchFailure(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
-    const words: Record<string, string> = {
-      ECONNREFUSED: 'connection refused (is the daemon running, and is api.listen this address?)',
-      ECONNRESET: 'the connection was reset',
-      ENOTFOUND: 'no such host',
-      EHOSTUNREACH: 'host unreachable',
-      ETIMEDOUT: 'the connection timed out',
-    };
-    return words[cause.code] ?? `${cause.code}: ${errorMessage(cause)}`;
+const UNTRUSTED_CERT = "the API's certificate does not chain to a trusted CA (pass --ca FILE or set DNSQUORUM_CA to its CA bundle)";
+
+// ---- one exchange ----
+
+interface RawAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** An exchange that ended without an answer, and how far it got. */
+class ExchangeFailure extends Error {
+  constructor(
+    /** The whole request was handed to the operating system: the daemon may have it. */
+    readonly sent: boolean,
+    /** A connection was established. */
+    readonly connected: boolean,
+    /** The time ran out (rather than the connection failing). */
+    readonly timedOut: boolean,
+    options: { cause: unknown },
+  ) {
+    super(sent ? 'sent, no answer' : 'not sent', options);
+    this.name = 'ExchangeFailure';
   }
-  return errorMessage(cause ?? err);
+}
+
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** What went wrong with the connection, in words. */
+function socketFailure(err: unknown): string {
+  const code = errorCode(err);
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'connection refused (is the daemon running, and is api.listen this address?)',
+    ECONNRESET: 'the connection was reset',
+    EPIPE: 'the connection was closed while sending',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'the host name could not be resolved (DNS failure)',
+    EHOSTUNREACH: 'host unreachable (no route)',
+    ENETUNREACH: 'network unreachable (no route)',
+    ETIMEDOUT: 'the connection timed out',
+    DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CERT,
+    SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CERT,
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CERT,
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CERT,
+  };
+  if (code !== undefined) return words[code] ?? `${code}: ${errorMessage(err)}`;
+  return errorMessage(err);
+}
+
+/**
+ * One request on a connection of its own (no keep-alive: a kept connection that the server
+ * closes just as it is reused fails a request that never reached the daemon). Rejects with an
+ * ExchangeFailure, or with the signal's reason when `interrupt` aborts.
+ */
+function exchange(
+  url: URL,
+  request: { readonly method: string; readonly headers: Readonly<Record<string, string>>; readonly body: string | undefined; readonly ca: string | undefined },
+  timeoutMs: number,
+  interrupt: AbortSignal | undefined,
+): Promise<RawAnswer> {
+  interrupt?.throwIfAborted();
+  const deadline = startDeadline(interrupt === undefined ? [] : [interrupt], timeoutMs);
+  return new Promise<RawAnswer>((resolve, reject) => {
+    let sent = false;
+    let connected = false;
+    let settled = false;
+    const settle = (finish: () => void): void => {
+      if (settled) return;
+      settled = true;
+      deadline.signal.removeEventListener('abort', onAbort);
+      deadline.dispose();
+      finish();
+    };
+    const fail = (err: unknown): void => {
+      settle(() => {
+        if (!deadline.timedOut() && interrupt?.aborted === true) reject(interrupt.reason as Error);
+        else reject(new ExchangeFailure(sent, connected, deadline.timedOut(), { cause: err }));
+      });
+    };
+    const { body } = request;
+    const headers = body === undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(body)) };
+    const options = { method: request.method, headers, agent: false as const };
+    const req = url.protocol === 'https:' ? httpsRequest(url, request.ca === undefined ? options : { ...options, ca: request.ca }) : httpRequest(url, options);
+    const onAbort = (): void => {
+      req.destroy(deadline.signal.reason instanceof Error ? deadline.signal.reason : new Error('aborted'));
+    };
+    deadline.signal.addEventListener('abort', onAbort, { once: true });
+    req.on('socket', (socket: Socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
+    req.on('finish', () => {
+      sent = true;
+    });
+    req.on('error', fail);
+    req.on('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        settle(() => {
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      res.on('error', fail);
+      res.on('close', () => {
+        if (!res.complete) fail(new Error('the connection closed before the whole answer came'));
+      });
+    });
+    if (deadline.signal.aborted) onAbort();
+    req.end(body);
+  });
+}
+
+/** The ApiCallError for an exchange that got no answer. */
+function noAnswer(url: URL, failure: ExchangeFailure, timeoutMs: number, change: boolean): ApiCallError {
+  const seconds = formatDuration(timeoutMs);
+  if (!failure.sent) {
+    const why = failure.timedOut
+      ? failure.connected
+        ? `connected, but the request could not be sent within ${seconds}`
+        : `no connection within ${seconds}`
+      : socketFailure(failure.cause);
+    return new ApiCallError('DQ_API_UNREACHABLE', `cannot reach the admin API at ${url.href}: ${why}; nothing was sent`, null, { cause: failure, sent: false });
+  }
+  const why = failure.timedOut ? `no answer within ${seconds}` : `${socketFailure(failure.cause)} before the answer came`;
+  return new ApiCallError(
+    'DQ_API_NO_ANSWER',
+    `the request was sent to the admin API at ${url.href}, but ${why}: ${change ? 'the daemon may have done it' : 'the daemon is slow or stuck'}`,
+    null,
+    { cause: failure, sent: true },
+  );
+}
+
+/** What one try of a change got, short: "no answer in time", "the connection was reset". */
+function tryOutcome(err: ApiCallError): string {
+  const failure = err.cause;
+  if (!(failure instanceof ExchangeFailure)) return err.message;
+  if (!failure.sent) return failure.timedOut ? 'not sent: no connection in time' : `not sent: ${socketFailure(failure.cause)}`;
+  return failure.timedOut ? 'no answer in time' : socketFailure(failure.cause);
 }
 
 /** The API's `{ error: { code, message } }`, when the answer has that shape. */
@@ -186,6 +363,14 @@ export interface ApiRequestOptions {
   readonly signal?: AbortSignal;
   /** This request's timeout; the client's otherwise. */
   readonly timeoutMs?: number;
+  /** Sent as Idempotency-Key. */
+  readonly idempotencyKey?: string;
+}
+
+export interface ChangeOptions extends ApiRequestOptions {
+  readonly idempotencyKey: string;
+  /** Told before each new try (`attempt` of `attempts`), with what the last one got. */
+  readonly onRetry?: (failure: ApiCallError, attempt: number, attempts: number) => void;
 }
 
 export class ApiClient {
@@ -196,7 +381,7 @@ export class ApiClient {
     readonly target: ApiTarget,
     options: { readonly actor?: string; readonly timeoutMs?: number } = {},
   ) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? target.timeoutMs ?? DEFAULT_API_TIMEOUT_MS;
     this.actor = options.actor;
   }
 
@@ -211,18 +396,46 @@ export class ApiClient {
     return this.request('GET', path, options);
   }
 
-  post(path: string, body: unknown, options: ApiRequestOptions = {}): Promise<ApiAnswer> {
-    return this.request('POST', path, { ...options, body });
-  }
-
-  delete(path: string, options: ApiRequestOptions = {}): Promise<ApiAnswer> {
-    return this.request('DELETE', path, options);
+  /**
+   * A change (POST, DELETE) sent with its Idempotency-Key, and sent again with the same key while
+   * a try was sent and got no answer, up to CHANGE_ATTEMPTS tries, each waiting twice as long as
+   * the one before (5 s, 10 s, 20 s by default). The daemon answers a key it has seen with its
+   * first answer, so a try never acts twice. When no try was sent yet, one that cannot be sent
+   * is not repeated: nothing happened, and the address is probably wrong. Once every try is used
+   * up, the error is DQ_API_NO_ANSWER saying what each got.
+   */
+  async change(method: 'POST' | 'DELETE', path: string, options: ChangeOptions): Promise<ApiAnswer> {
+    const firstTimeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const got: string[] = [];
+    let sent = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request(method, path, { ...options, timeoutMs: firstTimeoutMs * 2 ** (attempt - 1) });
+      } catch (err) {
+        // An answer, even an error, is the daemon's word; an interruption is the user's.
+        if (!(err instanceof ApiCallError) || err.httpStatus !== null) throw err;
+        sent ||= err.sent;
+        if (!sent) throw err;
+        got.push(tryOutcome(err));
+        if (attempt >= CHANGE_ATTEMPTS) {
+          throw new ApiCallError(
+            'DQ_API_NO_ANSWER',
+            `the request was sent to the admin API at ${this.url(path, options.query).href}, but no answer came in ${attempt} tries ` +
+              `(waiting ${[...got.keys()].map((i) => formatDuration(firstTimeoutMs * 2 ** i)).join(', ')}: ${got.join('; ')}): the daemon may have done it`,
+            null,
+            { cause: err, sent: true },
+          );
+        }
+        options.onRetry?.(err, attempt + 1, CHANGE_ATTEMPTS);
+        await delay(RETRY_PAUSE_MS, undefined, options.signal === undefined ? {} : { signal: options.signal });
+      }
+    }
   }
 
   /**
-   * One request. Rejects with an ApiCallError: DQ_API_UNREACHABLE when no answer came, the API's
-   * own code (and its HTTP status) when it answered an error, DQ_API_BAD_ANSWER when the answer
-   * is not the API's JSON.
+   * One request. Rejects with an ApiCallError: DQ_API_UNREACHABLE when it could not be sent,
+   * DQ_API_NO_ANSWER when it was sent and no answer came in time, the API's own code (and its
+   * HTTP status) when it answered an error, DQ_API_BAD_ANSWER when the answer is not the API's JSON.
    */
   async request(method: 'GET' | 'POST' | 'DELETE', path: string, options: ApiRequestOptions = {}): Promise<ApiAnswer> {
     const url = this.url(path, options.query);
@@ -230,25 +443,22 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.target.token !== undefined) headers.authorization = `Bearer ${this.target.token}`;
     if (this.actor !== undefined) headers['x-dnsquorum-actor'] = this.actor;
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
     let body: string | undefined;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    const deadline = startDeadline(options.signal === undefined ? [] : [options.signal], timeoutMs);
-    let response: Response;
-    let text: string;
+    let response: RawAnswer;
     try {
-      response = await fetch(url, { method, headers, signal: deadline.signal, redirect: 'error', ...(body === undefined ? {} : { body }) });
-      text = await response.text();
+      response = await exchange(url, { method, headers, body, ca: this.target.ca }, timeoutMs, options.signal);
     } catch (err) {
       options.signal?.throwIfAborted();
-      const why = deadline.timedOut() ? `no answer within ${timeoutMs / 1000} s` : fetchFailure(err);
-      throw new ApiCallError('DQ_API_UNREACHABLE', `cannot reach the admin API at ${url.href}: ${why}`, null, { cause: err });
-    } finally {
-      deadline.dispose();
+      if (err instanceof ExchangeFailure) throw noAnswer(url, err, timeoutMs, method !== 'GET');
+      throw err;
     }
-    if (!response.ok) {
+    const { text } = response;
+    if (response.status < 200 || response.status > 299) {
       const error = apiErrorBody(text);
       if (error === undefined) {
         throw new ApiCallError(

@@ -6,13 +6,20 @@ import type { Clock } from '../lib/clock.js';
  * the exact body. The time bounds a replay window; the nonce, remembered for that window, stops a
  * captured message from being replayed inside it. The time is only compared with a wide window,
  * never used for health, so clock skew between replicas changes no decision.
+ *
+ * A `stale` refusal is answered with the receiver's clock, signed over the request's nonce: the
+ * sender learns by how much the two clocks differ (clock skew beyond the window is reported, see
+ * docs/cluster.md), and nobody without the secret can make it believe a figure.
  */
 
 export const TIME_HEADER = 'x-dnsquorum-time';
 export const NONCE_HEADER = 'x-dnsquorum-nonce';
 export const SIGNATURE_HEADER = 'x-dnsquorum-signature';
 
-/** Messages whose signed time is further than this from the receiver's clock are stale. */
+/**
+ * Messages whose signed time is further than this from the receiver's clock are stale. Equal to
+ * HLC_MAX_FORWARD_MS (src/lib/hlc.ts): a peer's override stamps may be as far ahead as its messages.
+ */
 export const DEFAULT_WINDOW_MS = 5 * 60_000;
 /** Nonces remembered at most; bounds memory when a peer (or an attacker with the secret) floods. */
 export const DEFAULT_MAX_NONCES = 100_000;
@@ -35,6 +42,41 @@ export function signPeerRequest(secret: string, body: string, now: number, nonce
     [NONCE_HEADER]: usedNonce,
     [SIGNATURE_HEADER]: `${SIGNATURE_VERSION}=${hmacHex(secret, time, usedNonce, body)}`,
   };
+}
+
+/** What a stale answer's signature covers besides the time and the request's nonce, so it never passes for a request's. */
+const STALE_ANSWER = 'answer: stale';
+
+/** Headers of a `stale` refusal: the receiver's clock (`now`, epoch ms), signed over the refused request's nonce. */
+export function signStaleAnswer(secret: string, now: number, requestNonce: string): Record<string, string> {
+  const time = String(Math.trunc(now));
+  return { [TIME_HEADER]: time, [SIGNATURE_HEADER]: `${SIGNATURE_VERSION}=${hmacHex(secret, time, requestNonce, STALE_ANSWER)}` };
+}
+
+/**
+ * The peer's clock from a `stale` refusal's headers, when they are well-formed and signed with the
+ * cluster secret over the nonce of the request they answer; undefined otherwise (an older peer, or
+ * an answer that did not come from a replica with the secret).
+ */
+export function staleAnswerTime(secret: string, requestNonce: string, time: string | null, signature: string | null): number | undefined {
+  if (time === null || signature === null || !TIME_PATTERN.test(time)) return undefined;
+  const given = SIGNATURE_PATTERN.exec(signature)?.[1];
+  if (given === undefined) return undefined;
+  const expected = Buffer.from(hmacHex(secret, time, requestNonce, STALE_ANSWER), 'hex');
+  const actual = Buffer.from(given, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected) ? Number(time) : undefined;
+}
+
+/** The signed send time of a request that verify() accepted (epoch ms of the sender's clock). */
+export function signedSendTime(headers: PeerHeaders): number | undefined {
+  const time = singleHeader(headers, TIME_HEADER);
+  return time !== undefined && TIME_PATTERN.test(time) ? Number(time) : undefined;
+}
+
+/** The nonce of a request, when it carries exactly one well-formed one. */
+export function requestNonce(headers: PeerHeaders): string | undefined {
+  const nonce = singleHeader(headers, NONCE_HEADER);
+  return nonce !== undefined && NONCE_PATTERN.test(nonce) ? nonce : undefined;
 }
 
 export type PeerRejectReason = 'malformed' | 'bad-signature' | 'stale' | 'replayed';
@@ -67,6 +109,12 @@ export class PeerVerifier {
     this.clock = options.clock;
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.maxNonces = options.maxNonces ?? DEFAULT_MAX_NONCES;
+  }
+
+  /** The headers that answer a request refused as stale: this replica's clock, signed over the request's nonce. */
+  staleAnswer(headers: PeerHeaders): Record<string, string> {
+    const nonce = requestNonce(headers);
+    return nonce === undefined ? {} : signStaleAnswer(this.secret, this.clock.now(), nonce);
   }
 
   /** How many nonces are remembered now (for tests and status). */

@@ -4,6 +4,7 @@ import { ApiError } from '../lib/api-route.js';
 import type { Route } from '../lib/api-route.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { signedSendTime } from './auth.js';
 import type { PeerVerifier } from './auth.js';
 import { PEER_PATH } from './messages.js';
 import type { PeerMessage } from './messages.js';
@@ -11,7 +12,8 @@ import type { PeerMessage } from './messages.js';
 /**
  * The receiving side of the peer exchange: POST /v1/peer/exchange on the admin API, without the
  * bearer token (the HMAC authenticates). Every refusal is answered 401 DQ_PEER_REJECTED, counted
- * by reason for status, and logged at warn at most once per reason per REJECT_LOG_INTERVAL_MS.
+ * by reason for status, and logged at warn at most once per reason per REJECT_LOG_INTERVAL_MS. A
+ * `stale` refusal also carries this replica's clock, signed (see auth.ts), for the sender's skew report.
  */
 
 export type PeerRejection = 'malformed' | 'bad-signature' | 'stale' | 'replayed' | 'unknown-peer';
@@ -93,8 +95,11 @@ export interface PeerRouteOptions {
   readonly peers: readonly string[];
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Called with each accepted message and this replica's clock when it arrived. */
-  readonly onMessage: (message: PeerMessage, receivedAt: number) => void;
+  /**
+   * Called with each accepted message, this replica's clock when it arrived, and the sender's
+   * clock when it was signed (their difference is the clocks' offset, give or take the transit).
+   */
+  readonly onMessage: (message: PeerMessage, receivedAt: number, sentAt: number | undefined) => void;
 }
 
 export interface PeerRoute {
@@ -110,7 +115,7 @@ export function peerRoute(options: PeerRouteOptions): PeerRoute {
   /** Per reason: when it was last logged, and how many were not logged since. */
   const logState = new Map<PeerRejection, { loggedAt: number; suppressed: number }>();
 
-  const reject = (reason: PeerRejection, detail: Record<string, unknown>): ApiError => {
+  const reject = (reason: PeerRejection, detail: Record<string, unknown>, headers?: Readonly<Record<string, string>>): ApiError => {
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
     const now = clock.now();
     const last = logState.get(reason);
@@ -120,7 +125,7 @@ export function peerRoute(options: PeerRouteOptions): PeerRoute {
     } else {
       last.suppressed += 1;
     }
-    return new ApiError(401, 'DQ_PEER_REJECTED', `peer message rejected: ${reason}`);
+    return new ApiError(401, 'DQ_PEER_REJECTED', `peer message rejected: ${reason}`, headers === undefined ? {} : { headers });
   };
 
   const route: Route = {
@@ -134,13 +139,18 @@ export function peerRoute(options: PeerRouteOptions): PeerRoute {
       const headers = req.headers;
       if (rawBody === undefined || headers === undefined) return Promise.reject(reject('malformed', { problem: 'no raw body or headers' }));
       const check = verifier.verify(headers, rawBody);
-      if (!check.ok) return Promise.reject(reject(check.reason, {}));
+      if (!check.ok) {
+        // A stale message is correctly signed: its sender's clock is off (or it is an old capture).
+        // The answer tells it this replica's clock, signed, so a sender that is off can say by how much.
+        const answer = check.reason === 'stale' ? verifier.staleAnswer(headers) : undefined;
+        return Promise.reject(reject(check.reason, {}, answer));
+      }
       const parsed = parsePeerMessage(rawBody);
       if (!parsed.ok) return Promise.reject(reject('malformed', { problem: parsed.problem }));
       if (!knownPeers.has(parsed.message.region)) {
         return Promise.reject(reject('unknown-peer', { region: parsed.message.region.slice(0, 100) }));
       }
-      onMessage(parsed.message, clock.now());
+      onMessage(parsed.message, clock.now(), signedSendTime(headers));
       return Promise.resolve({ status: 204, body: null });
     },
   };

@@ -16,6 +16,23 @@ export interface PeerStatus {
   readonly lastSentAt: number | null;
   /** Why our last message to it failed, or null once one succeeded since. */
   readonly lastSendError: string | null;
+  /** When it last answered one of our posts at all, accepting or refusing it; null if never. */
+  readonly lastAnsweredAt: number | null;
+  /**
+   * Heard from, answering our posts (even to refuse them), or not yet proven gone. Break-glass
+   * (overrides written without a quorum) happens only while no peer is alive.
+   */
+  readonly alive: boolean;
+  /** Its last answer refused our message as stale: the two clocks differ by more than the replay window. */
+  readonly refusesStale: boolean;
+  /**
+   * Its clock minus this replica's, in ms, as last measured: from the signed send time of its
+   * last accepted message (give or take the transit), or from the signed clock in its last stale
+   * answer; null until measured.
+   */
+  readonly clockOffsetMs: number | null;
+  /** Override entries from it refused because their stamp was more than 5 min ahead of this replica's clock. */
+  readonly stampsRefused: number;
 }
 
 export interface ClusterStatus {
@@ -31,6 +48,8 @@ export interface ClusterStatus {
   readonly peers: readonly PeerStatus[];
   /** Peer messages refused, by reason: bad-signature, stale, replayed, malformed, unknown-peer. */
   readonly rejected: Readonly<Record<string, number>>;
+  /** Peers whose clocks differ from this one's by more than the replay window (they refuse its messages as stale). */
+  readonly clockSkewed: readonly string[];
 }
 
 /** One endpoint's health across regions, for status. */

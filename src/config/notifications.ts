@@ -30,6 +30,11 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'drift-cleared',
   'provider-failing',
   'provider-recovered',
+  'clock-skew',
+  'clock-skew-cleared',
+  'state-file-corrupt',
+  'plan-refused',
+  'plan-refused-cleared',
 ];
 
 export const NOTIFICATION_SEVERITIES: readonly NotificationSeverity[] = ['info', 'warning', 'critical'];

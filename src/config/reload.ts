@@ -28,9 +28,12 @@ export function reloadBlockers(running: ResolvedConfig, next: ResolvedConfig): s
   changed('region', running.region, next.region, "it is this replica's identity to its peers");
   changed('stateDir', running.stateDir, next.stateDir, 'the overrides and the audit log are open there');
   changed('api.listen', running.api.listen, next.api.listen, 'the admin API listens there, and peers post to it');
+  // A new cert and key are taken in place (api.tls paths included); http and https are different servers.
+  changed('api.tls', running.api.tls !== undefined, next.api.tls !== undefined, 'the admin API listens with or without TLS');
   changed('resolve', running.resolve, next.resolve, 'probes and DNS checks were set up with it');
   // The warm-up only matters at start: any other cluster setting must match the peers'.
-  changed('cluster', { ...running.cluster, warmupMs: 0 }, { ...next.cluster, warmupMs: 0 }, 'every replica must agree on peers, secret and quorum');
+  changed('cluster', { ...running.cluster, warmupMs: 0, ca: undefined }, { ...next.cluster, warmupMs: 0, ca: undefined }, 'every replica must agree on peers, secret and quorum');
+  changed('cluster.ca', running.cluster.ca, next.cluster.ca, 'peers are reached with the CA bundle read at start');
   for (const [name, provider] of next.providers) {
     const before = running.providers.get(name);
     if (provider.type === 'local' && before !== undefined) changed(`providers.${name}`, before, provider, 'its built-in DNS server listens with these settings');

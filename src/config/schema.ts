@@ -1,5 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { ZoneSpec } from '../domain/zone.js';
+import { API_SCOPES } from '../lib/api-route.js';
+import type { ApiScope } from '../lib/api-route.js';
 import { formatDuration } from './duration.js';
 import { readNotifications } from './notifications.js';
 import { FILE_START } from './positions.js';
@@ -10,6 +12,7 @@ import { readEntries, readMap } from './reader.js';
 import type { MapView, Path, Readers } from './reader.js';
 import { readSecret } from './secrets.js';
 import type { SecretSource } from './secrets.js';
+import { readApiTls, readCaBundlePath } from './tls.js';
 import type { ApiConfig, ClusterConfig, HostPort, OverridesConfig, PeerConfig, ResolvedConfig, SyncConfig } from './types.js';
 import { allDefined } from './util.js';
 import { checkHostPort, checkHttpUrl } from './values.js';
@@ -93,28 +96,67 @@ function readResolve(readers: Readers, node: ConfigNode, path: Path): Map<string
 function readApi(readers: Readers, node: ConfigNode | undefined, secrets: SecretSource): ApiConfig | undefined {
   const listenCheck = readers.checked((t) => checkHostPort(t, { allowPortZero: true }));
   const fallbackListen: HostPort = { host: '127.0.0.1', port: 8053 };
-  if (node === undefined) return { listen: fallbackListen, tokens: new Map() };
-  const view = readMap(readers.reporter, node, ['api'], { allowed: ['listen', 'token', 'tokens'] });
+  if (node === undefined) return { listen: fallbackListen, tokens: new Map(), scopes: new Map() };
+  const view = readMap(readers.reporter, node, ['api'], { allowed: ['listen', 'token', 'tokens', 'tls'] });
   if (view === undefined) return undefined;
   const listen = view.optional('listen', listenCheck, fallbackListen);
   const token = view.maybe('token', (n, p) => readSecret(readers, n, p, secrets));
   const tokensNode = view.entry('tokens')?.value;
-  const named = tokensNode === undefined ? new Map<string, string>() : readNamedTokens(readers, tokensNode, ['api', 'tokens'], secrets);
-  if (listen === undefined || named === undefined || (token.present && token.value === undefined)) return undefined;
+  const named = tokensNode === undefined ? new Map<string, NamedToken>() : readNamedTokens(readers, tokensNode, ['api', 'tokens'], secrets);
+  const tls = view.maybe('tls', (n, p) => readApiTls(readers, n, p, secrets));
+  if (listen === undefined || named === undefined || (token.present && token.value === undefined) || (tls.present && tls.value === undefined)) return undefined;
   const tokens = new Map<string, string>();
-  if (token.present && token.value !== undefined) tokens.set(API_TOKEN_NAME, token.value);
-  for (const [name, value] of named) tokens.set(name, value);
-  return { listen, tokens };
+  const scopes = new Map<string, ApiScope>();
+  if (token.present && token.value !== undefined) {
+    tokens.set(API_TOKEN_NAME, token.value);
+    scopes.set(API_TOKEN_NAME, 'operate');
+  }
+  for (const [name, { secret, scope }] of named) {
+    tokens.set(name, secret);
+    scopes.set(name, scope);
+  }
+  return { listen, tokens, scopes, ...(tls.present && tls.value !== undefined ? { tls: tls.value } : {}) };
 }
 
 /** The name api.token goes by in audit records; api.tokens may not use it. */
 export const API_TOKEN_NAME = 'api';
 
-/** api.tokens: name -> secret. The name is who acted, in audit records, when the caller names no actor. */
-function readNamedTokens(readers: Readers, node: ConfigNode, path: Path, secrets: SecretSource): Map<string, string> | undefined {
+interface NamedToken {
+  readonly secret: string;
+  readonly scope: ApiScope;
+}
+
+/**
+ * One api.tokens value: the secret alone (`${VAR}` or `{ file: PATH }`), which operates, or the
+ * secret with its scope: `{ token: ${VAR}, scope: read }` or `{ file: PATH, scope: read }`.
+ */
+function readNamedToken(readers: Readers, node: ConfigNode, path: Path, secrets: SecretSource): NamedToken | undefined {
+  if (node.kind !== 'map') {
+    const secret = readSecret(readers, node, path, secrets);
+    return secret === undefined ? undefined : { secret, scope: 'operate' };
+  }
+  const view = readMap(readers.reporter, node, path, { allowed: ['token', 'file', 'scope'] });
+  if (view === undefined) return undefined;
+  const scope = view.optional('scope', readers.oneOf(API_SCOPES), 'operate');
+  const tokenEntry = view.entry('token');
+  const fileEntry = view.entry('file');
+  if ((tokenEntry === undefined) === (fileEntry === undefined)) {
+    readers.reporter.report(view.pos, path, 'needs exactly one of token (a ${VAR} reference) or file (a path)');
+    return undefined;
+  }
+  const secret =
+    tokenEntry !== undefined
+      ? readSecret(readers, tokenEntry.value, view.at('token'), secrets)
+      : // Read as the { file: PATH } form, without the scope beside it.
+        readSecret(readers, { kind: 'map', pos: node.pos, entries: fileEntry === undefined ? [] : [fileEntry] }, path, secrets);
+  return secret === undefined || scope === undefined ? undefined : { secret, scope };
+}
+
+/** api.tokens: name -> secret and scope. The name is who acted, in audit records, when the caller names no actor. */
+function readNamedTokens(readers: Readers, node: ConfigNode, path: Path, secrets: SecretSource): Map<string, NamedToken> | undefined {
   const entries = readEntries(readers.reporter, node, path);
   if (entries === undefined) return undefined;
-  const out = new Map<string, string>();
+  const out = new Map<string, NamedToken>();
   let complete = true;
   for (const entry of entries) {
     const entryPath = [...path, entry.key];
@@ -129,7 +171,7 @@ function readNamedTokens(readers: Readers, node: ConfigNode, path: Path, secrets
       complete = false;
       continue;
     }
-    const value = readSecret(readers, entry.value, entryPath, secrets);
+    const value = readNamedToken(readers, entry.value, entryPath, secrets);
     if (value === undefined) complete = false;
     else out.set(entry.key, value);
   }
@@ -227,10 +269,11 @@ function resolveQuorum(readers: Readers, view: MapView, setting: QuorumSetting, 
 function readCluster(readers: Readers, node: ConfigNode | undefined, ownRegion: string | undefined, secrets: SecretSource): ClusterConfig | undefined {
   const defaults = { peers: [], quorum: 1, staleAfterMs: 30_000, warmupMs: 120_000, writer: true, exchangeIntervalMs: 2_000 };
   if (node === undefined) return defaults;
-  const view = readMap(readers.reporter, node, ['cluster'], { allowed: ['peers', 'secret', 'quorum', 'staleAfter', 'warmup', 'writer', 'exchangeInterval'] });
+  const view = readMap(readers.reporter, node, ['cluster'], { allowed: ['peers', 'secret', 'ca', 'quorum', 'staleAfter', 'warmup', 'writer', 'exchangeInterval'] });
   if (view === undefined) return undefined;
   const peers = view.optional('peers', (n, p) => readPeers(readers, n, p, ownRegion), []);
   const secret = view.maybe('secret', (n, p) => readSecret(readers, n, p, secrets));
+  const ca = view.maybe('ca', (n, p) => readCaBundlePath(readers, n, p, secrets));
   if (!secret.present && peers !== undefined && peers.length > 0) {
     readers.reporter.report(view.pos, view.path, 'secret is required when peers are set: replicas sign what they exchange with it');
   }
@@ -253,9 +296,13 @@ function readCluster(readers: Readers, node: ConfigNode | undefined, ownRegion: 
     );
     return undefined;
   }
-  if (parts === undefined || (secret.present && secret.value === undefined)) return undefined;
+  if (parts === undefined || (secret.present && secret.value === undefined) || (ca.present && ca.value === undefined)) return undefined;
   if (!secret.present && parts.peers.length > 0) return undefined;
-  return secret.present && secret.value !== undefined ? { ...parts, secret: secret.value } : parts;
+  return {
+    ...parts,
+    ...(secret.present && secret.value !== undefined ? { secret: secret.value } : {}),
+    ...(ca.present && ca.value !== undefined ? { ca: ca.value } : {}),
+  };
 }
 
 const SYNC_DEFAULTS: SyncConfig = { intervalMs: 60_000, readIntervalMs: 15 * 60_000, visibleTimeoutMs: 5 * 60_000 };

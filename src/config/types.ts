@@ -1,5 +1,7 @@
 import type { NotificationKind, NotificationSeverity } from '../domain/notification.js';
 import type { ZoneSpec } from '../domain/zone.js';
+import type { ApiScope } from '../lib/api-route.js';
+import type { TlsFiles } from '../lib/tls-files.js';
 
 /** host:port, parsed. IPv6 hosts are written "[::1]:53" in the config and stored without brackets. */
 export interface HostPort {
@@ -70,6 +72,8 @@ export interface PeerConfig {
 export interface ClusterConfig {
   readonly peers: readonly PeerConfig[];
   readonly secret?: string;
+  /** Absolute path of the PEM bundle that https peers' certificates must chain to; unset: Node's default CAs. */
+  readonly ca?: string;
   /** Regions needed to decide, already resolved from "majority" or a number. */
   readonly quorum: number;
   /** A region's verdict older than this counts as missing. */
@@ -86,6 +90,10 @@ export interface ApiConfig {
   readonly listen: HostPort;
   /** Accepted bearer tokens by name: api.token is named "api", api.tokens by their keys. Empty: the API's authenticated routes are off. */
   readonly tokens: ReadonlyMap<string, string>;
+  /** The scope of every token in `tokens`, by the same names: api.token operates; api.tokens entries say, operate unless they do. */
+  readonly scopes: ReadonlyMap<string, ApiScope>;
+  /** Serve https with this certificate and key (absolute paths); unset: plain http. */
+  readonly tls?: TlsFiles;
 }
 
 export interface OverridesConfig {

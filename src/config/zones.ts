@@ -80,6 +80,48 @@ function crossCheck(readers: Readers, zone: string, nameservers: string | undefi
   }
 }
 
+/** The delegation (NS below the apex) whose child zone holds `name`: the one closest to the apex, as servers find it. */
+function delegationAbove(name: string, zone: string, cuts: ReadonlyMap<string, unknown>): string | undefined {
+  let found: string | undefined;
+  for (let n = name; n !== zone && n.includes('.'); n = n.slice(n.indexOf('.') + 1)) {
+    if (cuts.has(n)) found = n;
+  }
+  return found;
+}
+
+/**
+ * Data at or below a delegation inside the zone belongs to the child zone: the zone's servers
+ * answer every question there with a referral (RFC 1034 4.3.2), so such a record is never served
+ * and the zone never converges (verify stays inconsistent, the daemon re-reads the provider every
+ * pass). Allowed there: the delegation's own NS set, and glue: A/AAAA records at the names its NS
+ * records point at, which referrals carry in their additional section.
+ */
+function checkOccluded(readers: Readers, zone: string, declarations: readonly RecordDeclaration[], specs: readonly RecordSpec[]): void {
+  const cuts = new Map<string, { line: number; targets: readonly string[] | undefined }>();
+  for (const d of declarations) {
+    if (d.type !== 'NS' || d.name === zone) continue;
+    const spec = specs.find((r) => r.name === d.name && r.type === 'NS');
+    // An NS set whose values did not read is reported already; its glue cannot be told apart.
+    cuts.set(d.name, { line: d.pos.line, targets: spec?.kind === 'static' ? spec.values : undefined });
+  }
+  if (cuts.size === 0) return;
+  for (const d of declarations) {
+    const cut = delegationAbove(d.name, zone, cuts);
+    const delegation = cut === undefined ? undefined : cuts.get(cut);
+    if (cut === undefined || delegation === undefined || (d.type === 'NS' && d.name === cut)) continue;
+    const address = d.type === 'A' || d.type === 'AAAA';
+    if (address && (delegation.targets === undefined || delegation.targets.includes(d.name))) continue;
+    const where = d.name === cut ? `is at the delegation ${cut}` : `is below the delegation ${cut}`;
+    const targets = delegation.targets === undefined ? 'its NS records' : delegation.targets.join(', ');
+    readers.reporter.report(
+      d.pos,
+      d.path,
+      `${d.name} ${d.type} ${where} (NS at line ${delegation.line}): the zone's servers answer for it with a referral to the child zone and never serve it, ` +
+        `so the zone could never be in sync; declare it in the child zone (below a delegation only A/AAAA glue for ${targets} is allowed)`,
+    );
+  }
+}
+
 interface RecordsContext extends ZonesContext {
   readonly zone: string;
   readonly nameservers: 'sync' | 'manual' | undefined;
@@ -115,6 +157,7 @@ function readRecords(readers: Readers, node: ConfigNode, path: Path, context: Re
     }
   }
   crossCheck(readers, zone, context.nameservers, declarations);
+  checkOccluded(readers, zone, declarations, specs);
   return complete ? specs : undefined;
 }
 

@@ -6,7 +6,9 @@ import { hostNameProblem, parseSoa, valueProblem } from './rdata.js';
  * Authoritative lookup over a set of zones, as RFC 1034 4.3.2 describes it: find the
  * zone, stop at delegations, answer exact matches, follow CNAMEs inside the zone, synthesise from
  * wildcards (RFC 4592), and tell NXDOMAIN (no such name) from NODATA (the name exists, not the
- * type). Pure: the server turns the result into a packet.
+ * type). Names are in presentation form with \DDD escapes (see names.ts), so a label is whatever
+ * lies between two unescaped dots, whatever bytes it holds. Pure: the server turns the result
+ * into a packet.
  */
 
 export interface ZoneData {
@@ -96,6 +98,9 @@ export function indexZones(contents: ZoneContents): { zones: Map<string, ZoneDat
   return { zones, problems };
 }
 
+/** The DS query type (RFC 4034 5), which no zone source holds but which has its own place at a cut. */
+export const QTYPE_DS = 43;
+
 /** The most specific served zone containing `name` (lowercase FQDN), if any. */
 export function findZone(zones: ServedZones, name: string): ZoneData | undefined {
   for (let candidate: string | undefined = name; candidate !== undefined; candidate = parentOf(candidate)) {
@@ -103,6 +108,18 @@ export function findZone(zones: ServedZones, name: string): ZoneData | undefined
     if (zone !== undefined) return zone;
   }
   return zones.get('.');
+}
+
+/**
+ * The zone that answers a DS question. DS records belong to the parent side of a cut (RFC 4034 5,
+ * RFC 4035 3.1.4.1), so when `name` is the apex of one served zone and its parent zone is served
+ * too, the parent answers; otherwise the zone that holds the name, as for any other type.
+ */
+export function zoneForDs(zones: ServedZones, name: string): ZoneData | undefined {
+  const exact = findZone(zones, name);
+  if (exact === undefined || exact.apex !== name) return exact;
+  const parent = parentOf(name);
+  return (parent === undefined ? undefined : findZone(zones, parent)) ?? exact;
 }
 
 /** A record set placed in a response under an owner name (the query's spelling for synthesised or matched names). */
@@ -128,13 +145,11 @@ export interface Resolution {
 export type QueryType = RecordType | 'ANY' | number;
 
 export interface Question {
-  /** Lowercase FQDN used for matching. */
+  /** FQDN in presentation form, ASCII letters lowercased: what is matched. */
   readonly name: string;
   /** The name as the client spelled it (case kept), used as owner of answers at the query name. */
   readonly spelling: string;
   readonly type: QueryType;
-  /** Wildcard synthesis writes the query name into answers; only names dns-packet can write qualify. */
-  readonly wildcardAllowed: boolean;
 }
 
 /** RFC 1034 leaves the bound open; BIND follows 16 CNAMEs in one answer. */
@@ -219,12 +234,12 @@ export function resolveQuestion(zones: ServedZones, zone: ZoneData, question: Qu
   const visited = new Set<string>();
   let name = question.name;
   let owner = question.spelling;
-  let wildcardAllowed = question.wildcardAllowed;
 
   for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
     visited.add(name);
     const cut = findCut(zone, name);
-    if (cut !== undefined) {
+    // The DS set of a cut is parent-side data (RFC 4035 3.1.4.1): answered here with AA, or NODATA, never referred.
+    if (cut !== undefined && !(question.type === QTYPE_DS && cut === name)) {
       // A chain that runs into a delegation ends here; the resolver asks the child for the rest.
       if (hop > 0) return positive(zone, answer);
       const ns = zone.nodes.get(cut)?.get('NS');
@@ -236,7 +251,8 @@ export function resolveQuestion(zones: ServedZones, zone: ZoneData, question: Qu
     let node = zone.nodes.get(name);
     if (node === undefined) {
       if (zone.existing.has(name)) return negative(zone, 'NOERROR', answer);
-      const wildcard = wildcardAllowed ? zone.nodes.get(`*.${closestEncloser(zone, name)}`) : undefined;
+      // RFC 4592 3.3.1: closest encloser and source of synthesis depend on label boundaries only, not on label bytes.
+      const wildcard = zone.nodes.get(`*.${closestEncloser(zone, name)}`);
       if (wildcard === undefined) return negative(zone, 'NXDOMAIN', answer);
       node = wildcard;
     }
@@ -256,7 +272,6 @@ export function resolveQuestion(zones: ServedZones, zone: ZoneData, question: Qu
     if (target === undefined || visited.has(target) || findZone(zones, target) !== zone) return positive(zone, answer);
     name = target;
     owner = target;
-    wildcardAllowed = true;
   }
   return positive(zone, answer);
 }

@@ -1,8 +1,9 @@
 import dnsPacket from 'dns-packet';
 import type { Answer, OptAnswer } from 'dns-packet';
 import type { RecordType } from '../domain/record.js';
-import { findZone, resolveQuestion } from './authority.js';
+import { QTYPE_DS, findZone, resolveQuestion, zoneForDs } from './authority.js';
 import type { Placed, QueryType, ServedZones } from './authority.js';
+import { encodeName, presentLabel } from './names.js';
 import { toAnswer } from './rdata.js';
 
 /**
@@ -49,19 +50,20 @@ const FLAG_CD = 0x0010;
 const EDNS_FLAG_DO = 0x8000;
 
 interface WireQuestion {
-  /** Lowercase presentation form for matching; bytes outside [a-z0-9_*-] are written \DDD. */
+  /** Presentation form for matching (see names.ts), ASCII letters lowercased (RFC 4343). */
   readonly name: string;
-  /** The client's spelling (case kept); only usable as an owner name when `plain`. */
+  /** The same name with the case of its letters as sent: the owner of answers at the query name. */
   readonly spelling: string;
-  /** Every label byte is a letter, digit, "-", "_" or "*": dns-packet can write the name back. */
-  readonly plain: boolean;
   readonly type: number;
   readonly klass: number;
   /** The question section exactly as received, echoed back byte for byte. */
   readonly bytes: Buffer;
 }
 
-const PLAIN_BYTE = /^[A-Za-z0-9_*-]$/;
+/** RFC 4343: only ASCII letters fold; every other byte compares exactly. */
+function foldCase(label: string): string {
+  return label.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+}
 
 /**
  * Reads the first question straight from the wire, so that it can be echoed exactly as sent and
@@ -72,9 +74,7 @@ const PLAIN_BYTE = /^[A-Za-z0-9_*-]$/;
 function parseQuestion(msg: Buffer): WireQuestion | string {
   let offset = HEADER_BYTES;
   let wireLength = 1;
-  const lower: string[] = [];
   const spelled: string[] = [];
-  let plain = true;
   for (;;) {
     const length = msg[offset];
     if (length === undefined) return 'question name runs past the end of the message';
@@ -84,31 +84,16 @@ function parseQuestion(msg: Buffer): WireQuestion | string {
     if (offset + length > msg.length) return 'question label runs past the end of the message';
     wireLength += length + 1;
     if (wireLength > 255) return 'question name longer than 255 bytes';
-    let l = '';
-    let s = '';
-    for (const byte of msg.subarray(offset, offset + length)) {
-      const ch = String.fromCharCode(byte);
-      if (PLAIN_BYTE.test(ch)) {
-        l += ch.toLowerCase();
-        s += ch;
-      } else {
-        plain = false;
-        const escaped = `\\${String(byte).padStart(3, '0')}`;
-        l += escaped;
-        s += escaped;
-      }
-    }
-    lower.push(l);
-    spelled.push(s);
+    spelled.push(presentLabel(msg.subarray(offset, offset + length)));
     offset += length;
   }
   if (offset + 4 > msg.length) return 'question type and class run past the end of the message';
   const type = msg.readUInt16BE(offset);
   const klass = msg.readUInt16BE(offset + 2);
+  const spelling = spelled.length === 0 ? '.' : `${spelled.join('.')}.`;
   return {
-    name: lower.length === 0 ? '.' : `${lower.join('.')}.`,
-    spelling: spelled.length === 0 ? '.' : `${spelled.join('.')}.`,
-    plain,
+    name: foldCase(spelling),
+    spelling,
     type,
     klass,
     bytes: msg.subarray(HEADER_BYTES, offset + 4),
@@ -135,8 +120,20 @@ interface ResponseParts {
   readonly edns: Edns | undefined;
 }
 
+/**
+ * One resource record on the wire. dns-packet writes type, class, TTL and RDATA (whose names are
+ * zone data, plain host names); the owner is written here, because it may be the query name with
+ * any bytes in its labels (a wildcard answer, RFC 4592).
+ */
+function encodeRecord(record: Answer): Buffer {
+  const alone = dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers: [{ ...record, name: '.' }] });
+  // After the header comes the root owner name, one zero byte; everything after it is kept.
+  return Buffer.concat([encodeName(record.name), alone.subarray(HEADER_BYTES + 1)]);
+}
+
 function encodeResponse(parts: ResponseParts): Buffer {
   const flags =
+    FLAG_QR |
     (parts.opcode << 11) |
     (parts.authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0) |
     (parts.truncated ? dnsPacket.TRUNCATED_RESPONSE : 0) |
@@ -158,20 +155,19 @@ function encodeResponse(parts: ResponseParts): Buffer {
     };
     additionals.push(opt);
   }
-  const body = dnsPacket.encode({
-    type: 'response',
-    id: parts.id,
-    flags,
-    questions: [],
-    answers: [...parts.answers],
-    authorities: [...parts.authorities],
-    additionals,
-  });
-  if (parts.question === undefined) return body;
-  // The question goes in as received; dns-packet writes no compression pointers, so nothing after it moves.
-  const message = Buffer.concat([body.subarray(0, HEADER_BYTES), parts.question, body.subarray(HEADER_BYTES)]);
-  message.writeUInt16BE(1, 4);
-  return message;
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt16BE(parts.id, 0);
+  header.writeUInt16BE(flags, 2);
+  header.writeUInt16BE(parts.question === undefined ? 0 : 1, 4);
+  header.writeUInt16BE(parts.answers.length, 6);
+  header.writeUInt16BE(parts.authorities.length, 8);
+  header.writeUInt16BE(additionals.length, 10);
+  // The question goes in as received. No record is compressed, so no pointer depends on its offset.
+  return Buffer.concat([
+    header,
+    ...(parts.question === undefined ? [] : [parts.question]),
+    ...[...parts.answers, ...parts.authorities, ...additionals].map(encodeRecord),
+  ]);
 }
 
 function toAnswers(placed: readonly Placed[]): Answer[] {
@@ -241,15 +237,10 @@ export function respond(msg: Buffer, zones: ServedZones, transport: Transport): 
   // Zone transfers are not offered.
   if (question.type === QTYPE_AXFR || question.type === QTYPE_IXFR) return reply(RCODE.REFUSED, { edns });
 
-  const zone = findZone(zones, question.name);
+  const zone = question.type === QTYPE_DS ? zoneForDs(zones, question.name) : findZone(zones, question.name);
   if (zone === undefined) return reply(RCODE.REFUSED, { edns });
 
-  const resolution = resolveQuestion(zones, zone, {
-    name: question.name,
-    spelling: question.plain ? question.spelling : question.name,
-    type: queryType(question.type),
-    wildcardAllowed: question.plain,
-  });
+  const resolution = resolveQuestion(zones, zone, { name: question.name, spelling: question.spelling, type: queryType(question.type) });
   const answers = toAnswers(resolution.answer);
   const authorities = toAnswers(resolution.authority);
   const additionals = toAnswers(resolution.additional);

@@ -9,6 +9,11 @@ export type NotificationKind =
   | 'drift'
   | 'drift-cleared'
   | 'provider-failing'
-  | 'provider-recovered';
+  | 'provider-recovered'
+  | 'clock-skew'
+  | 'clock-skew-cleared'
+  | 'state-file-corrupt'
+  | 'plan-refused'
+  | 'plan-refused-cleared';
 
 export type NotificationSeverity = 'critical' | 'warning' | 'info';

@@ -24,6 +24,12 @@ export interface RecordSet {
    * "10 5 443 target.example.com.", CAA '0 issue "letsencrypt.org"'.
    */
   readonly values: readonly string[];
+  /**
+   * Set by a provider on a record set it lists but can never write, saying what it is (a Route53
+   * alias or routing-policy set: "alias to d111.cloudfront.net."). The planner never deletes such
+   * a set, whatever the zone's `unmanaged` policy: it is kept and reported.
+   */
+  readonly unwritable?: string;
 }
 
 /** Identity of a record set inside a zone: name and type. */

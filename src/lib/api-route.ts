@@ -9,6 +9,19 @@ import type { ErrorCode } from './errors.js';
 
 export type ApiMethod = 'GET' | 'POST' | 'DELETE';
 
+/**
+ * What a bearer token may do: `read` asks (status, overrides, records, audit), `operate` also acts
+ * (overrides, releases, reload). api.tokens entries say which; a token that says nothing operates,
+ * as every token did before scopes existed.
+ */
+export const API_SCOPES = ['read', 'operate'] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** Whether a token of scope `held` may call a route that needs `needed`: operate includes read. */
+export function scopeAllows(held: ApiScope, needed: ApiScope): boolean {
+  return held === 'operate' || needed === 'read';
+}
+
 export interface ApiRequest {
   readonly method: ApiMethod;
   /** The path as requested, without the query string. */
@@ -39,8 +52,12 @@ export interface Route {
   readonly method: ApiMethod;
   /** Exact path, where a segment written `:name` matches any one segment (e.g. /v1/overrides/:id). */
   readonly path: string;
-  /** Whether the bearer token is needed. Metrics are scraped without one. */
-  readonly auth: boolean;
+  /**
+   * The bearer token's scope this route needs: `read` for what only looks, `operate` for what acts;
+   * false when no token is needed (metrics are scraped without one, peers sign instead). `true`
+   * means `operate`, so that a route declared before scopes existed never opens to a read token.
+   */
+  readonly auth: boolean | ApiScope;
   /**
    * The body is not parsed as JSON (req.body is null; req.rawBody has it): for routes that check
    * a signature over the exact bytes before trusting, and that answer a bad body themselves.

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 
 /**
  * Whole-file replacement that never leaves a torn file behind: a reader (or a process started
  * after a crash) sees either the old content or the new one. Used for every state file that is
- * rewritten whole (local provider state, overrides).
+ * rewritten whole (local provider state, overrides, the write budget).
  */
 
 /** True when `err` is a Node system error with one of `codes` (ENOENT, EEXIST, ...). */
@@ -57,4 +58,45 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o644):
     throw err;
   }
   await syncDirectory(dir);
+}
+
+/** Makes a rename in `dir` durable, synchronously (see syncDirectory). */
+function syncDirectorySync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    if (!hasErrorCode(err, 'EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP')) throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * writeFileAtomic without giving up the event loop, for a small file that must be on disk before
+ * anything else runs (the write budget: its spend must be kept before the write it pays for can
+ * start). The same steps, in the same order.
+ */
+export function writeFileAtomicSync(path: string, text: string, mode = 0o644): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `${atomicTempPrefix(path)}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fd = openSync(temp, 'wx', mode);
+  try {
+    try {
+      writeFileSync(fd, text, 'utf8');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Already gone, or the directory went away; the error that matters is the one thrown below.
+    }
+    throw err;
+  }
+  syncDirectorySync(dir);
 }

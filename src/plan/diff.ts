@@ -28,6 +28,7 @@ export interface Diff {
  *   x'      | x              | update x -> x'
  *   (none)  | x, managed     | delete x
  *   (none)  | x, unmanaged   | delete x under `unmanaged: delete`, else kept and reported
+ *   (none)  | x, unwritable  | kept and reported (the provider can never write it)
  */
 export function diffRecords(desired: readonly RecordSet[], current: readonly RecordSet[], options: DiffOptions): Diff {
   const currentByKey = new Map(current.map((rs) => [keyOf(rs), rs]));
@@ -45,7 +46,8 @@ export function diffRecords(desired: readonly RecordSet[], current: readonly Rec
   for (const have of current) {
     const key = keyOf(have);
     if (desiredKeys.has(key) || isProviderOwned(have, options)) continue;
-    if (options.managed.has(key) || options.unmanaged === 'delete') deletes.push(have);
+    if (have.unwritable !== undefined) unmanagedKept.push(have);
+    else if (options.managed.has(key) || options.unmanaged === 'delete') deletes.push(have);
     else unmanagedKept.push(have);
   }
 

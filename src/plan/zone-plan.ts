@@ -1,7 +1,7 @@
 import type { ChangeSet } from '../domain/change-set.js';
 import type { HealthView } from '../domain/health.js';
 import type { Override } from '../domain/override.js';
-import { keyOf, recordKey } from '../domain/record.js';
+import { compareRecordSets, keyOf, recordKey } from '../domain/record.js';
 import type { RecordKey, RecordSet } from '../domain/record.js';
 import type { ZoneSpec } from '../domain/zone.js';
 import { desiredZone } from './desired.js';
@@ -10,14 +10,14 @@ import { diffRecords } from './diff.js';
 import { splitDrift } from './drift.js';
 import { desiredExpectations } from './expectations.js';
 import type { Expectation } from './expectations.js';
-import { blockingViolations, checkChangeSet } from './guardrails.js';
-import type { Violation } from './guardrails.js';
+import { guardChangeSet, touchedKeys } from './guardrails.js';
+import type { OwnNameservers, Refusal } from './guardrails.js';
 
 /**
  * One reconcile pass over one zone, as pure data: what every provider of the zone lists and which
  * name servers each one has, with health, overrides and the write budget, give the desired zone,
- * each provider's change set, the guardrail verdicts and what each provider's name servers must
- * answer afterwards. The daemon, `plan`, `sync` and `verify` all plan through here; applying a
+ * each provider's change set split into what may be written and what the guardrails hold back,
+ * and what each provider's name servers must answer afterwards. The daemon, `plan`, `sync` and `verify` all plan through here; applying a
  * plan is the caller's separate step.
  */
 
@@ -48,7 +48,8 @@ export interface ZonePlanInputs {
   readonly listings: ReadonlyMap<string, readonly RecordSet[]>;
   /**
    * Each provider's own name servers, by provider name; a provider absent, or with none, is
-   * unknown (see apexNameservers).
+   * unknown (see apexNameservers). They are also whose servers the name server guardrail keeps
+   * in the apex NS (see needsOwnNameservers).
    */
   readonly nameservers: ReadonlyMap<string, readonly string[]>;
   /**
@@ -80,12 +81,21 @@ export interface ProviderPlan {
   readonly changes: ChangeSet;
   /** The part of `changes` that undoes edits made at the provider behind our back since it was last converged. */
   readonly drift: ChangeSet;
-  /** What to write: every change under `drift: repair`, only the intended ones under `drift: report`. */
+  /**
+   * What to write: every change under `drift: repair`, only the intended ones under `drift:
+   * report`, less what the guardrails hold back (`refused`). Failover changes are never held back
+   * by a rule --force may waive.
+   */
   readonly apply: ChangeSet;
+  /** What the guardrails hold back of the changes to write, after `force` waived what it may: one entry per rule. */
+  readonly refused: readonly Refusal[];
+  /**
+   * The managed record sets as the provider holds them once `apply` is written: `desired`, but a
+   * record set whose change is refused as the provider holds it (or as `apply` leaves it).
+   */
+  readonly reached: readonly RecordSet[];
   /** Record sets the provider holds that the config does not name, left in place. */
   readonly unmanagedKept: readonly RecordSet[];
-  /** Guardrail violations of `apply` left after `force`; when any, it must not be applied. */
-  readonly blocking: readonly Violation[];
   /** The questions whose answers show this provider's name servers serve `desired`. */
   readonly expectations: readonly Expectation[];
 }
@@ -117,6 +127,27 @@ export function apexNameservers(zone: ZoneSpec, nameservers: ReadonlyMap<string,
   const missing = zone.providers.filter((p) => (nameservers.get(p)?.length ?? 0) === 0);
   const union = [...new Set(zone.providers.flatMap((p) => nameservers.get(p) ?? []))];
   return missing.length > 0 ? { kind: 'unknown', missing, known: union } : { kind: 'synced', values: union };
+}
+
+/**
+ * Whether planning the zone needs each provider's own name servers: for the apex NS union
+ * (`nameservers: sync`), or for the guardrail that keeps them in an apex NS the config declares
+ * (`nameservers: manual`). Otherwise the apex NS is the provider's and never changed.
+ */
+export function needsOwnNameservers(zone: ZoneSpec): boolean {
+  return zone.nameservers === 'sync' || zone.records.some((r) => r.name === zone.name && r.type === 'NS');
+}
+
+/** The providers' own name servers as the guardrail needs them: the known sets, and which providers of the zone have none known. */
+function ownNameservers(zone: ZoneSpec, nameservers: ReadonlyMap<string, readonly string[]>): OwnNameservers {
+  const known = new Map<string, readonly string[]>();
+  const unknown: string[] = [];
+  for (const p of zone.providers) {
+    const hosts = nameservers.get(p) ?? [];
+    if (hosts.length > 0) known.set(p, hosts);
+    else unknown.push(p);
+  }
+  return { known, unknown };
 }
 
 /**
@@ -156,11 +187,12 @@ export function decideZone(zone: ZoneSpec, nameservers: ReadonlyMap<string, read
 export function planZone(inputs: ZonePlanInputs): ZonePlan {
   const { zone } = inputs;
   const desired = 'decided' in inputs.decision ? inputs.decision.decided : decideZone(zone, inputs.nameservers, inputs.decision.decide, inputs.listings);
+  const own = ownNameservers(zone, inputs.nameservers);
   const providers: ProviderPlan[] = [];
   for (const provider of zone.providers) {
     const current = inputs.listings.get(provider);
     if (current === undefined) continue;
-    providers.push(planProvider(zone, provider, desiredAt(desired, inputs.keptAsHeld, current), current, inputs.converged?.get(provider), inputs.force));
+    providers.push(planProvider(zone, provider, desiredAt(desired, inputs.keptAsHeld, current), current, inputs.converged?.get(provider), { own, force: inputs.force }));
   }
   return { zone: zone.name, desired, apexNameservers: apexNameservers(zone, inputs.nameservers), providers };
 }
@@ -171,21 +203,46 @@ function planProvider(
   desired: DesiredZone,
   current: readonly RecordSet[],
   converged: ReadonlyMap<RecordKey, RecordSet> | undefined,
-  force: boolean,
+  guard: { readonly own: OwnNameservers; readonly force: boolean },
 ): ProviderPlan {
   const { changes, unmanagedKept } = diffRecords(desired.records, current, { zone: zone.name, managed: desired.managed, unmanaged: zone.unmanaged });
   const { intended, drift } = splitDrift(changes, desired.records, converged);
-  const apply = zone.drift === 'repair' ? changes : intended;
-  return { provider, desired, changes, drift, apply, unmanagedKept, blocking: unsafeChanges(zone, desired, apply, current, force), expectations: desiredExpectations(zone, desired, current) };
+  const wanted = zone.drift === 'repair' ? changes : intended;
+  // Every failover record, whatever decided it (health, an override, the budget): its change is
+  // never held back by a rule --force may waive, nor counted against the share.
+  const decided = new Set(desired.decisions.map((d) => d.key));
+  const { allowed, refused } = guardChangeSet(wanted, current, { maxChangeShare: zone.maxChangeShare, minRecordsForShare: MIN_RECORDS_FOR_SHARE, decided, ownNameservers: guard.own, force: guard.force });
+  return {
+    provider,
+    desired,
+    changes,
+    drift,
+    apply: allowed,
+    refused,
+    reached: reachedRecords(desired, current, allowed, refused),
+    unmanagedKept,
+    expectations: desiredExpectations(zone, desired, current),
+  };
 }
 
 /**
- * The guardrail violations that stop `changes` (after --force waived what it may). Health-driven
- * failover changes never count against the zone's maxChangeShare: they are the point.
+ * The managed record sets the provider holds once `allowed` is written: those of `desired`, but
+ * each record set whose change is refused as `allowed` leaves it (an apex NS written in part) or
+ * as the provider holds it now. Kept as the syncer's baseline, so a refused change is asked for
+ * again on the next read (it is intended, not drift) and the servers are compared with what
+ * they really serve.
  */
-function unsafeChanges(zone: ZoneSpec, desired: DesiredZone, changes: ChangeSet, current: readonly RecordSet[], force: boolean): Violation[] {
-  const healthDriven = new Set(desired.decisions.filter((d) => d.cause !== 'override').map((d) => d.key));
-  return blockingViolations(checkChangeSet(changes, current, { maxChangeShare: zone.maxChangeShare, minRecordsForShare: MIN_RECORDS_FOR_SHARE, healthDriven }), force);
+function reachedRecords(desired: DesiredZone, current: readonly RecordSet[], allowed: ChangeSet, refused: readonly Refusal[]): readonly RecordSet[] {
+  if (refused.length === 0) return desired.records;
+  const refusedKeys = new Set(refused.flatMap((r) => [...touchedKeys(r.changes)]));
+  const written = new Map([...allowed.creates, ...allowed.updates.map((u) => u.after)].map((rs) => [keyOf(rs), rs]));
+  const held = new Map(current.map((rs) => [keyOf(rs), rs]));
+  const records = desired.records.filter((rs) => !refusedKeys.has(keyOf(rs)));
+  for (const key of refusedKeys) {
+    const now = written.get(key) ?? held.get(key);
+    if (now !== undefined) records.push(now);
+  }
+  return records.sort(compareRecordSets);
 }
 
 /** `desired` as one provider should hold it: a record kept as held keeps the values it serves; a provider without it gets `desired`'s copy. */

@@ -42,6 +42,14 @@ export interface DnsProvider {
   /** This provider's own authoritative name servers for the zone (FQDNs), from its metadata. */
   nameservers(zone: string, signal: AbortSignal): Promise<string[]>;
 
+  /**
+   * Optional: a config reload is replacing this provider with one built from the new config. From
+   * now on it sends nothing new, and a wait that only watches an accepted change take effect (a
+   * Route53 change going INSYNC) ends at once, so the switch never waits on the provider's
+   * propagation; requests already sent finish. close() follows once the switch is made.
+   */
+  handOver?(): void;
+
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }

@@ -44,6 +44,30 @@ export interface ZoneDeciderOptions {
   readonly onRecordChange?: (change: RecordChange) => void;
   /** Called each time a zone's desired records change (a new version), whatever caused it. */
   readonly onNewTarget?: (zone: string) => void;
+  /**
+   * Where the hourly write budget outlives this decider (a restart, a reload). Without one, the
+   * budget lives in memory only: a crash-looping process would get a fresh budget at each start.
+   */
+  readonly writeBudget?: WriteBudgetLedger;
+}
+
+/** When each failover record made its health-driven changes of the last hour, oldest first. */
+export type WriteHistory = ReadonlyMap<RecordKey, readonly number[]>;
+
+/**
+ * Keeps the write budget beyond one decider's life. The decider does no I/O: it reads the
+ * history once, before its first decision, and hands the whole (bounded) history back after each
+ * decision that spent budget.
+ */
+export interface WriteBudgetLedger {
+  /** The history as last kept (loaded at start, or handed over by the decider before this one). */
+  history(): WriteHistory;
+  /**
+   * Keeps `history`. Called before the decision that spent is given to any provider syncer, so it
+   * must be durable by the time it returns: a process killed after a write finds the write's
+   * spend at its next start. Never throws; a ledger that cannot keep it says so itself.
+   */
+  spent(history: WriteHistory): void;
 }
 
 /** A failover record that now serves other values, and why. */
@@ -82,7 +106,10 @@ interface ZoneMemory {
  */
 export class ZoneDecider {
   private readonly memory = new Map<string, ZoneMemory>();
-  private readonly recentWrites = new Map<RecordKey, number[]>();
+  /** The write budget's history; read from the ledger before the first decision (see spends()). */
+  private recentWrites: Map<RecordKey, number[]> | undefined;
+  /** maxWritesPerHour of every failover record configured, which bounds the history. */
+  private readonly budgetLimits = new Map<RecordKey, number>();
   /** Which failover record of which zone each endpoint belongs to (one value can be in several). */
   private readonly recordsOf = new Map<EndpointId, { zone: ZoneSpec; key: RecordKey }[]>();
 
@@ -92,6 +119,7 @@ export class ZoneDecider {
       for (const spec of zone.records) {
         if (spec.kind !== 'failover') continue;
         const key = recordKey(spec.name, spec.type);
+        this.budgetLimits.set(key, spec.failover.maxWritesPerHour);
         for (const value of new Set(spec.failover.pools.flatMap((p) => p.values))) {
           const id = endpointId(spec.name, spec.type, value);
           this.recordsOf.set(id, [...(this.recordsOf.get(id) ?? []), { zone, key }]);
@@ -211,7 +239,7 @@ export class ZoneDecider {
       health: this.options.health(),
       overrides: this.options.overrides(),
       served: memory.served,
-      recentWrites: this.recentWrites,
+      recentWrites: this.spends(),
       healthPaused: this.options.healthPaused(),
       now,
       ...(previous === undefined ? {} : { previous: { desired: previous.desired, ...(redecide === undefined ? {} : { touched: redecide }) } }),
@@ -220,7 +248,11 @@ export class ZoneDecider {
     for (const d of decided) if (!KEEP_CAUSES.has(d.cause)) memory.seeded.delete(d.key);
     const keptAsHeld = this.keptAsHeld(zone, memory, desired, previous, redecide);
     memory.movedLastTime = new Set();
-    for (const d of decided) this.remember(zone, memory, d, now);
+    let spent = false;
+    for (const d of decided) spent = this.remember(zone, memory, d, now) || spent;
+    // The spend is kept before the target that carries it exists, so no syncer can write a
+    // change whose spend a crash would lose.
+    if (spent) this.keepSpends();
 
     const apex = apexNameservers(zone, memory.nameservers);
     const nameservers = new Map(memory.nameservers);
@@ -259,8 +291,9 @@ export class ZoneDecider {
     return next;
   }
 
-  private remember(zone: ZoneSpec, memory: ZoneMemory, d: RecordDecision, now: number): void {
-    if (!d.changes) return;
+  /** Returns true when the decision spent budget. */
+  private remember(zone: ZoneSpec, memory: ZoneMemory, d: RecordDecision, now: number): boolean {
+    if (!d.changes) return false;
     this.options.logger.info(
       { zone: zone.name, record: d.name, type: d.type, pool: d.pool, values: d.values, cause: d.cause },
       `record ${d.name} ${d.type} now serves ${d.values === null ? 'nothing (removed)' : d.values.join(', ')}: ${d.reason}`,
@@ -270,11 +303,10 @@ export class ZoneDecider {
     if (d.values === null) memory.served.delete(d.key);
     else memory.served.set(d.key, d.values);
     memory.since.set(d.key, now);
-    if (d.spendsBudget) {
-      const times = this.recentWrites.get(d.key) ?? [];
-      times.push(now);
-      this.recentWrites.set(d.key, times);
-    }
+    if (!d.spendsBudget) return false;
+    const recent = this.spends();
+    recent.set(d.key, [...(recent.get(d.key) ?? []), now]);
+    return true;
   }
 
   /**
@@ -289,14 +321,60 @@ export class ZoneDecider {
     }
   }
 
-  private forgetOldWrites(): void {
-    const now = this.options.clock.now();
-    for (const [key, times] of this.recentWrites) {
-      const fresh = times.filter((t) => now - t < HOUR_MS);
-      if (fresh.length === 0) this.recentWrites.delete(key);
-      else this.recentWrites.set(key, fresh);
-    }
+  /**
+   * The write budget's history, read from the ledger at the first call: not at construction, as
+   * on a reload this decider is built while the one it replaces still decides (and spends).
+   */
+  private spends(): Map<RecordKey, number[]> {
+    this.recentWrites ??= this.bounded(this.options.writeBudget?.history() ?? new Map());
+    return this.recentWrites;
   }
+
+  private forgetOldWrites(): void {
+    this.recentWrites = this.bounded(this.spends());
+  }
+
+  /**
+   * The history bounded now. When a time in it had to be moved (the clock went back), the moved
+   * one is kept at once: left on disk as it was, each restart would move it to its own start again.
+   */
+  private bounded(history: WriteHistory): Map<RecordKey, number[]> {
+    const { history: out, clamped } = boundWriteHistory(history, this.budgetLimits, this.options.clock.now());
+    if (clamped) this.options.writeBudget?.spent(out);
+    return out;
+  }
+
+  private keepSpends(): void {
+    this.recentWrites = boundWriteHistory(this.spends(), this.budgetLimits, this.options.clock.now()).history;
+    this.options.writeBudget?.spent(this.recentWrites);
+  }
+}
+
+/**
+ * The part of a write history that can still count: records configured now (`limits`: each
+ * one's maxWritesPerHour), spends less than an hour old, at most maxWritesPerHour of them per
+ * record (the newest; the budget only asks whether that many were made). A spend stamped after
+ * `now` (the wall clock was set back) counts as made now: it expires an hour later by the new
+ * clock, neither at once nor only when the clock catches up with it. `clamped` says one was moved.
+ */
+export function boundWriteHistory(history: WriteHistory, limits: ReadonlyMap<RecordKey, number>, now: number): { history: Map<RecordKey, number[]>; clamped: boolean } {
+  const out = new Map<RecordKey, number[]>();
+  let clamped = false;
+  for (const [key, times] of history) {
+    const limit = limits.get(key);
+    if (limit === undefined) continue;
+    const fresh = times
+      .map((t) => {
+        if (t <= now) return t;
+        clamped = true;
+        return now;
+      })
+      .filter((t) => now - t < HOUR_MS)
+      .sort((a, b) => a - b)
+      .slice(-limit);
+    if (fresh.length > 0) out.set(key, fresh);
+  }
+  return { history: out, clamped };
 }
 
 /** Decisions that keep what is served because health decides nothing (paused, or not known). */

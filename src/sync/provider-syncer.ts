@@ -10,9 +10,9 @@ import { Wakeup } from '../lib/wakeup.js';
 import { changedRecordNames, shortList } from '../plan/drift.js';
 import { desiredExpectations } from '../plan/expectations.js';
 import type { Expectation } from '../plan/expectations.js';
-import { planZone } from '../plan/zone-plan.js';
+import { needsOwnNameservers, planZone } from '../plan/zone-plan.js';
 import type { ProviderPlan } from '../plan/zone-plan.js';
-import { createIfMissing, readZone } from '../providers/listing.js';
+import { createIfMissing, readNameservers, readZone } from '../providers/listing.js';
 import type { DnsProvider } from '../providers/provider.js';
 import type { ServerVerification } from '../verify/verify.js';
 import type { ZoneDecider, ZoneTarget } from './decider.js';
@@ -31,7 +31,6 @@ import {
   onNewTarget,
   onPassStart,
   onRead,
-  onRefused,
   onVisibility,
 } from './syncer-step.js';
 import type { StepContext, WriteRecord, ZoneSyncState } from './syncer-step.js';
@@ -155,6 +154,7 @@ export class ProviderSyncer {
         lastSuccessAt: s.lastSuccessAt,
         lastDnsCheckAt: s.lastDnsCheckAt,
         lastWrite: s.lastWrite,
+        refused: s.refused,
         drift: { detected: s.drift.detected, repaired: s.drift.repaired, current: s.drift.current },
       };
     });
@@ -218,13 +218,17 @@ export class ProviderSyncer {
     if (!listing.ok) throw listing.error;
     if (listing.zoneMissing) this.log.info({ zone: zone.name }, `created zone ${zone.name} at ${provider.name}`);
     this.states.set(zone.name, onRead(this.state(zone), clock.now()));
-    const nameservers = zone.nameservers === 'sync' ? await provider.nameservers(zone.name, signal) : undefined;
+    const nameservers = await this.ownNameservers(zone, signal);
     const target = this.options.decider.observe(zone, provider.name, listing.records, nameservers);
     const converged = this.state(zone).converged;
+    // The guardrail keeps every provider's own name servers in the apex NS: this one's as just
+    // read, the others' as the decider last had them.
+    const owners = new Map(target.nameservers);
+    if (nameservers !== undefined && nameservers.length > 0) owners.set(provider.name, nameservers);
     const [plan] = planZone({
       zone,
       listings: new Map([[provider.name, listing.records]]),
-      nameservers: target.nameservers,
+      nameservers: owners,
       decision: { decided: target.desired },
       keptAsHeld: target.keptAsHeld,
       ...(converged === undefined ? {} : { converged: new Map([[provider.name, converged.records]]) }),
@@ -238,16 +242,10 @@ export class ProviderSyncer {
     const repair = zone.drift === 'repair';
     const driftLeft = repair ? [] : drifted;
 
+    // What the guardrails hold back is left as it is and reported; everything else, a failover
+    // first of all, is written in this very pass.
     if (changeCount(plan.apply) === 0) return this.converge(zone, target, plan, driftLeft, undefined);
     this.states.set(zone.name, onBehind(this.state(zone), clock.now()));
-
-    if (plan.blocking.length > 0) {
-      const message = `changes refused: ${plan.blocking.map((v) => v.message).join('; ')}`;
-      const state = this.state(zone);
-      if (state.lastError?.message !== message) this.log.error({ zone: zone.name, violations: plan.blocking }, `${provider.name}, ${zone.name}: ${message}`);
-      this.states.set(zone.name, onRefused(state, { code: 'DQ_PLAN_UNSAFE', message, at: clock.now() }, this.context(zone)));
-      return 'refused';
-    }
 
     const toApply = plan.apply;
     const writeAt = clock.now();
@@ -265,12 +263,29 @@ export class ProviderSyncer {
       { zone: zone.name, creates: toApply.creates.length, updates: toApply.updates.length, deletes: toApply.deletes.length, records: shortList(changed), tookMs: clock.now() - writeAt },
       `applied ${count} changes to ${zone.name} at ${provider.name}`,
     );
-    const repaired = repair ? drifted.length : 0;
+    const writtenNames = new Set(changed);
+    const repaired = repair ? drifted.filter((name) => writtenNames.has(name)).length : 0;
     if (repaired > 0) observer.drift({ zone: zone.name, provider: provider.name, records: repaired, repaired: true });
     const write: WriteRecord = { at: writeAt, changes: count, timeToVisibleMs: null, visible: 'pending' };
     this.converge(zone, target, plan, driftLeft, { write, repaired });
     this.watchVisibility(zone, toApply, write);
     return 'applied';
+  }
+
+  /**
+   * This provider's own name servers for the zone, when planning needs them (see
+   * needsOwnNameservers). With `nameservers: sync` a failed read fails the pass, as the apex NS
+   * cannot be planned without them; for the guardrail alone it does not: unknown, the guardrail
+   * holds back any removal from the apex NS.
+   */
+  private async ownNameservers(zone: ZoneSpec, signal: AbortSignal): Promise<string[] | undefined> {
+    const { provider } = this.options;
+    if (zone.nameservers === 'sync') return provider.nameservers(zone.name, signal);
+    if (!needsOwnNameservers(zone)) return undefined;
+    const read = await readNameservers(provider, zone.name, signal);
+    if (read.ok) return read.hosts;
+    this.log.debug({ zone: zone.name, err: read.error }, `the name servers of ${provider.name} could not be read; any removal from the apex NS of ${zone.name} is held back`);
+    return undefined;
   }
 
   /** True when any server answers differently or not at all; record sets already reported as drift are not asked again. */
@@ -307,27 +322,43 @@ export class ProviderSyncer {
     if (!repair) this.options.observer.drift({ zone: zone.name, provider: provider.name, records: found.fresh.length, repaired: false });
   }
 
-  /** The provider now holds `plan.desired` (its copy of the target), apart from `driftLeft`. */
+  /** The provider now holds `plan.reached` (its copy of the target, less what is refused), apart from `driftLeft`. */
   private converge(zone: ZoneSpec, target: ZoneTarget, plan: ProviderPlan, driftLeft: readonly string[], wrote: { write: WriteRecord; repaired: number } | undefined): PassOutcome {
-    const { state, driftCleared } = onConverged(
+    const { state, driftCleared, refusalChanged } = onConverged(
       this.state(zone),
       {
         version: target.version,
-        records: new Map(plan.desired.records.map((rs) => [keyOf(rs), rs])),
+        records: new Map(plan.reached.map((rs) => [keyOf(rs), rs])),
         driftLeft,
         repaired: wrote?.repaired ?? 0,
+        refused: plan.refused.map((r) => ({ rule: r.rule, forceable: r.forceable, message: r.message, records: shortList(r.records) })),
         ...(wrote === undefined ? {} : { write: wrote.write }),
       },
       this.context(zone),
     );
     this.states.set(zone.name, state);
+    const { provider, observer } = this.options;
     if (driftCleared) {
-      const { provider, observer } = this.options;
       this.log.info({ zone: zone.name }, `the drift reported at ${provider.name} for ${zone.name} is gone: it holds the desired state again`);
       observer.driftCleared({ zone: zone.name, provider: provider.name });
     }
+    if (refusalChanged) this.logRefusals(zone, plan, wrote !== undefined);
     if (wrote !== undefined) return 'applied';
-    return state.phase === 'drift-reported' ? 'drift-reported' : 'in-sync';
+    return state.phase === 'in-sync' || state.phase === 'drift-reported' || state.phase === 'refused' ? state.phase : 'in-sync';
+  }
+
+  /** Once each time what is held back changes, not on every read that finds it again. */
+  private logRefusals(zone: ZoneSpec, plan: ProviderPlan, wrote: boolean): void {
+    const { provider } = this.options;
+    if (plan.refused.length === 0) {
+      this.log.info({ zone: zone.name }, `${provider.name}, ${zone.name}: the guardrails hold nothing back any more`);
+      return;
+    }
+    const held = plan.refused.reduce((n, r) => n + r.records.length, 0);
+    this.log.error(
+      { zone: zone.name, refused: plan.refused.map((r) => ({ rule: r.rule, forceable: r.forceable, message: r.message, records: shortList(r.records) })) },
+      `${provider.name}, ${zone.name}: ${held} change${held === 1 ? '' : 's'} held back (${plan.refused.map((r) => `${r.rule}: ${r.message}`).join('; ')}); ${wrote ? 'every other change was written' : 'nothing else was needed'}`,
+    );
   }
 
   /**

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import { Wakeup } from '../lib/wakeup.js';
 import type { DnsProvider } from '../providers/provider.js';
 import { ZoneDecider } from './decider.js';
-import type { RecordChange, ZoneTarget } from './decider.js';
+import type { RecordChange, WriteBudgetLedger, ZoneTarget } from './decider.js';
 import { ProviderSyncer } from './provider-syncer.js';
 import type { AskServers } from './provider-syncer.js';
 import type { SyncObserver, SyncStatus } from './status.js';
@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   readonly passTimeoutMs: number;
   /** Called when a failover record's values change by a decision (for notifications). */
   readonly onRecordChange?: (change: RecordChange) => void;
+  /** Keeps the hourly write budget across restarts and reloads (see ZoneDeciderOptions.writeBudget). */
+  readonly writeBudget?: WriteBudgetLedger;
 }
 
 /**
@@ -72,6 +74,7 @@ export class Reconciler {
       healthPaused: () => this.mode.kind === 'overrides-only',
       ...(options.onRecordChange === undefined ? {} : { onRecordChange: options.onRecordChange }),
       onNewTarget: (zone) => { this.newTarget(zone); },
+      ...(options.writeBudget === undefined ? {} : { writeBudget: options.writeBudget }),
     });
     this.syncers = [...providers.values()]
       .map((provider) => ({ provider, served: zones.filter((z) => z.providers.includes(provider.name)) }))

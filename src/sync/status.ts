@@ -9,7 +9,8 @@
  * - in-sync: it holds the desired state (as last read or asked over DNS)
  * - syncing: a pass is reading or writing it now
  * - lagging: it is behind the desired state and a retry is scheduled
- * - refused: a guardrail stopped the changes it needs (see lastError); needs `sync --apply --force`
+ * - refused: it holds the desired state but for changes a guardrail holds back (see `refused`):
+ *   everything else, failover included, was written; the rest needs `sync --apply --force` or a fix
  * - drift-reported: it differs from the desired state behind our back and the zone says `drift: report`
  * - held: writes wait for the startup hold (quorum data on every failover record)
  * - unknown: not read yet
@@ -22,10 +23,26 @@ export interface StatusError {
   readonly at: number;
 }
 
+/** A part of the changes a provider needs that a guardrail holds back (see plan/guardrails.ts). */
+export interface RefusalStatus {
+  /** empty-record-set, nameserver-removal or too-much-change. */
+  readonly rule: string;
+  /** Whether `sync --apply --force` would write it. */
+  readonly forceable: boolean;
+  readonly message: string;
+  /** "name TYPE" of the record sets held back (at most ten, then "... and N more"). */
+  readonly records: readonly string[];
+  /** Since when this rule has held back these record sets. */
+  readonly since: number;
+}
+
 export interface ProviderZoneStatus {
   readonly zone: string;
   readonly state: ProviderZoneState;
-  /** How long it has been behind the desired state; 0 when in sync. */
+  /**
+   * How long it has been behind the desired state; 0 when in sync. Changes a guardrail holds
+   * back are not lag (nothing is trying to write them): they are in `refused`.
+   */
   readonly lagMs: number;
   /** The last failure reading or writing it; null once a pass has succeeded since. */
   readonly lastError: StatusError | null;
@@ -51,6 +68,12 @@ export interface ProviderZoneStatus {
     readonly timeToVisibleMs: number | null;
     readonly visible: 'pending' | 'visible' | 'timed-out' | 'superseded';
   } | null;
+  /**
+   * What the guardrails hold back at the last read, one entry per rule; empty when nothing is.
+   * Not a failure: every other change was written. Optional only so status reports built before
+   * it existed still type-check; the syncer always sets it.
+   */
+  readonly refused?: readonly RefusalStatus[];
   readonly drift: {
     /** Out-of-band changes found since the daemon started (record sets). */
     readonly detected: number;

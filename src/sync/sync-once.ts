@@ -10,16 +10,18 @@ import type { Clock } from '../lib/clock.js';
 import type { RecordDecision } from '../plan/desired.js';
 import { changedRecordNames, shortList } from '../plan/drift.js';
 import type { DnsProvider } from '../providers/provider.js';
-import { planZone } from '../plan/zone-plan.js';
+import type { Refusal } from '../plan/guardrails.js';
+import { needsOwnNameservers, planZone } from '../plan/zone-plan.js';
 import type { ApexNameservers } from '../plan/zone-plan.js';
 import { createIfMissing, readNameservers, readZone } from '../providers/listing.js';
 
 /**
- * What happened at one provider for one zone in one pass.
+ * What happened at one provider for one zone in one pass. Changes a guardrail holds back are in
+ * `refused` whatever the outcome; the outcome says what became of the others (`changes`).
  * - in-sync: nothing to change
  * - pending: changes found, not applied (dry run)
- * - applied: changes written
- * - refused: a guardrail stopped the changes (see error)
+ * - applied: changes written (or the zone created)
+ * - refused: nothing to write but what a guardrail holds back (see error and refused)
  * - failed: the provider could not be read or written (see error); retried next pass
  */
 export type ProviderOutcome = 'in-sync' | 'pending' | 'applied' | 'refused' | 'failed';
@@ -27,8 +29,10 @@ export type ProviderOutcome = 'in-sync' | 'pending' | 'applied' | 'refused' | 'f
 export interface ProviderPass {
   readonly provider: string;
   readonly outcome: ProviderOutcome;
-  /** The changes planned for this provider; empty when it could not be read. */
+  /** The changes written (or, dry, to write) at this provider: none a guardrail holds back. Empty when it could not be read. */
   readonly changes: ChangeSet;
+  /** What the guardrails hold back, one entry per rule, each with its changes; empty when nothing is. */
+  readonly refused: readonly Refusal[];
   /** Record sets the provider holds that the config does not name, left in place. */
   readonly unmanagedKept: readonly RecordSet[];
   /** The zone did not exist at the provider (created when applying). */
@@ -96,7 +100,7 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
     listings = await Promise.all(providers.map((p, i) => createIfMissing(p, zone.name, listings[i] ?? { ok: false, error: new Error('no listing') }, inputs.signal)));
   }
   const nameservers = new Map<string, readonly string[]>();
-  if (zone.nameservers === 'sync') {
+  if (needsOwnNameservers(zone)) {
     const reads = await Promise.all(providers.map((p) => readNameservers(p, zone.name, inputs.signal)));
     reads.forEach((read, i) => {
       const name = providers[i]?.name;
@@ -131,18 +135,21 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
       if (!listing.ok || planned === undefined) {
         const error = listing.ok ? new Error('no plan') : listing.error;
         log.warn({ provider: provider.name, err: error }, 'provider could not be read; it is retried next pass and the others go on');
-        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, error: errorSummary(error) });
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: false, refused: [], error: errorSummary(error) });
       }
       try {
-        const { apply: changes, unmanagedKept, blocking } = planned;
-        const base = { changes, unmanagedKept, zoneMissing: listing.zoneMissing };
-        if (changeCount(changes) === 0 && !(listing.zoneMissing && inputs.dryRun)) {
-          return done({ outcome: listing.zoneMissing ? 'applied' : 'in-sync', ...base });
+        const { apply: changes, unmanagedKept, refused } = planned;
+        const base = { changes, unmanagedKept, zoneMissing: listing.zoneMissing, refused };
+        if (refused.length > 0) {
+          log.error(
+            { provider: provider.name, refused: refused.map((r) => ({ rule: r.rule, forceable: r.forceable, message: r.message, records: shortList(r.records) })) },
+            `changes held back: ${refusalMessage(refused)}; ${changeCount(changes) === 0 ? 'nothing else to change' : `the other ${changeCount(changes)} are ${inputs.dryRun ? 'pending' : 'applied'}`}`,
+          );
         }
-        if (blocking.length > 0) {
-          const message = blocking.map((v) => v.message).join('; ');
-          log.error({ provider: provider.name, violations: blocking }, `changes refused: ${message}`);
-          return done({ outcome: 'refused', ...base, error: { code: 'DQ_PLAN_UNSAFE', message } });
+        if (changeCount(changes) === 0 && !(listing.zoneMissing && inputs.dryRun)) {
+          if (listing.zoneMissing) return done({ outcome: 'applied', ...base });
+          if (refused.length > 0) return done({ outcome: 'refused', ...base, error: { code: 'DQ_PLAN_UNSAFE', message: refusalMessage(refused) } });
+          return done({ outcome: 'in-sync', ...base });
         }
         if (inputs.dryRun) return done({ outcome: 'pending', ...base });
 
@@ -157,9 +164,14 @@ async function syncZone(zone: ZoneSpec, inputs: SyncInputs): Promise<ZonePass> {
         // Every pass re-reads and re-plans from desired state, so a failed or conflicting write
         // is repaired by the next pass; nothing needs to be queued here.
         log.error({ provider: provider.name, err }, 'apply failed; the next pass re-reads and re-plans');
-        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: listing.zoneMissing, error: errorSummary(err) });
+        return done({ outcome: 'failed', changes: emptyChangeSet(zone.name), unmanagedKept: [], zoneMissing: listing.zoneMissing, refused: planned.refused, error: errorSummary(err) });
       }
     }),
   );
   return { zone: zone.name, decisions: plan.desired.decisions, apexNameservers: plan.apexNameservers, providers: passes };
+}
+
+/** The refusals as one line: each rule's message. */
+function refusalMessage(refused: readonly Refusal[]): string {
+  return refused.map((r) => r.message).join('; ');
 }

@@ -1,5 +1,5 @@
 import type { RecordKey, RecordSet } from '../domain/record.js';
-import type { ProviderZoneState, StatusError } from './status.js';
+import type { ProviderZoneState, RefusalStatus, StatusError } from './status.js';
 
 /**
  * The per-provider syncer as a pure state machine: one value per zone (`ZoneSyncState`), a step
@@ -35,6 +35,8 @@ export interface ZoneSyncState {
   readonly lastDnsCheckAt: number | null;
   readonly lastWrite: WriteRecord | null;
   readonly drift: DriftState;
+  /** What the guardrails held back at the last read; every other change was written. */
+  readonly refused: readonly RefusalStatus[];
 }
 
 export interface DriftState {
@@ -65,6 +67,7 @@ export const initialZoneSyncState: ZoneSyncState = {
   lastDnsCheckAt: null,
   lastWrite: null,
   drift: { detected: 0, repaired: 0, current: [], noted: new Set() },
+  refused: [],
 };
 
 export interface StepContext {
@@ -134,7 +137,7 @@ export function onPassStart(state: ZoneSyncState): ZoneSyncState {
 export function onDnsChecked(state: ZoneSyncState, differs: boolean, ctx: StepContext): ZoneSyncState {
   const checked = { ...state, lastDnsCheckAt: ctx.now };
   if (differs) return { ...checked, needsRead: true };
-  return finishPass(checked, state.drift.current.length > 0 ? 'drift-reported' : 'in-sync', ctx);
+  return finishPass(checked, settledPhase(state.refused, state.drift.current), ctx);
 }
 
 /** The API was read. */
@@ -153,23 +156,51 @@ export function onDriftFound(state: ZoneSyncState, drifted: readonly string[]): 
 }
 
 /**
- * The provider now holds `records` of target `version` (read in sync, or written); `driftLeft`
- * is the drift left in place (drift: report). Returns whether drift left before is gone now.
+ * The provider now holds `records` of target `version` (read in sync, or written), apart from
+ * `driftLeft`, the drift left in place (drift: report), and `refused`, what the guardrails held
+ * back. Returns whether drift left before is gone now, and whether what is refused changed (a
+ * refusal appeared, went, or now holds back other record sets).
+ *
+ * Refused changes are no lag (nothing is trying to write them) and no failure: the provider took
+ * everything else. While any stand, each pass reads the API again rather than asking DNS, so a
+ * refusal is re-judged on what the provider holds (someone fixed it by hand, --force wrote it).
  */
 export function onConverged(
   state: ZoneSyncState,
-  converged: { version: number; records: ReadonlyMap<RecordKey, RecordSet>; driftLeft: readonly string[]; repaired: number; write?: WriteRecord },
+  converged: {
+    version: number;
+    records: ReadonlyMap<RecordKey, RecordSet>;
+    driftLeft: readonly string[];
+    repaired: number;
+    /** None: nothing is held back. */
+    refused?: readonly Omit<RefusalStatus, 'since'>[];
+    write?: WriteRecord;
+  },
   ctx: StepContext,
-): { state: ZoneSyncState; driftCleared: boolean } {
+): { state: ZoneSyncState; driftCleared: boolean; refusalChanged: boolean } {
   const driftCleared = state.drift.current.length > 0 && converged.driftLeft.length === 0;
+  const refused = (converged.refused ?? []).map((r): RefusalStatus => ({ ...r, since: state.refused.find((before) => sameRefusal(before, r))?.since ?? ctx.now }));
+  const refusalChanged = refused.length !== state.refused.length || refused.some((r, i) => !sameRefusal(state.refused[i], r));
   const next: ZoneSyncState = {
     ...state,
     converged: { version: converged.version, records: converged.records },
     drift: { detected: state.drift.detected, repaired: state.drift.repaired + converged.repaired, current: converged.driftLeft, noted: new Set(converged.driftLeft) },
     lastWrite: converged.write ?? supersedeIfPending(state.lastWrite, converged.write),
+    refused,
+    needsRead: state.needsRead || refused.length > 0,
   };
-  const phase = converged.driftLeft.length > 0 ? 'drift-reported' : 'in-sync';
-  return { state: finishPass(next, phase, ctx, converged.write !== undefined), driftCleared };
+  return { state: finishPass(next, settledPhase(refused, converged.driftLeft), ctx, converged.write !== undefined), driftCleared, refusalChanged };
+}
+
+/** One rule holding back the same record sets. */
+function sameRefusal(a: Pick<RefusalStatus, 'rule' | 'records'> | undefined, b: Pick<RefusalStatus, 'rule' | 'records'>): boolean {
+  return a !== undefined && a.rule === b.rule && a.records.length === b.records.length && a.records.every((name, i) => name === b.records[i]);
+}
+
+/** How a pass that got the provider where it can be ends: refused first (it needs someone), then drift left, else in sync. */
+function settledPhase(refused: readonly unknown[], driftLeft: readonly string[]): 'in-sync' | 'drift-reported' | 'refused' {
+  if (refused.length > 0) return 'refused';
+  return driftLeft.length > 0 ? 'drift-reported' : 'in-sync';
 }
 
 function supersedeIfPending(last: WriteRecord | null, next: WriteRecord | undefined): WriteRecord | null {
@@ -180,11 +211,6 @@ function supersedeIfPending(last: WriteRecord | null, next: WriteRecord | undefi
 /** The read found changes to make: the provider is behind until it holds them. */
 export function onBehind(state: ZoneSyncState, now: number): ZoneSyncState {
   return { ...state, behindSince: state.behindSince ?? now };
-}
-
-/** A guardrail refused the change set; it stays behind, and the next pass comes on the interval. */
-export function onRefused(state: ZoneSyncState, error: StatusError, ctx: StepContext): ZoneSyncState {
-  return { ...state, phase: 'refused', lastError: error, consecutiveFailures: 0, behindSince: state.behindSince ?? ctx.now, nextPassAt: ctx.now + ctx.intervalMs };
 }
 
 /**
@@ -206,8 +232,8 @@ export function onVisibility(state: ZoneSyncState, write: WriteRecord, outcome: 
   return { ...state, lastWrite: outcome.visible ? { ...state.lastWrite, visible: 'visible', timeToVisibleMs: outcome.ms } : { ...state.lastWrite, visible: 'timed-out' } };
 }
 
-/** A pass that ended with the provider at the target (`wrote`: by a write), or with drift left in place. */
-function finishPass(state: ZoneSyncState, phase: 'in-sync' | 'drift-reported', ctx: StepContext, wrote = false): ZoneSyncState {
+/** A pass that ended with the provider at the target (`wrote`: by a write), or with drift left in place, or changes refused. */
+function finishPass(state: ZoneSyncState, phase: 'in-sync' | 'drift-reported' | 'refused', ctx: StepContext, wrote = false): ZoneSyncState {
   // Caught up unless a newer target came while the pass ran (onNewTarget set `due` for it). When
   // caught up, a trigger that came meanwhile was for this target (the pass's own read decides the
   // first one) and needs no pass of its own; an operator's request to read keeps `needsRead`.

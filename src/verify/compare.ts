@@ -41,9 +41,9 @@ export interface Difference {
 
 /**
  * The answers of the question's own name and type (not CNAME targets, not other types), canonical.
- * `section` 'authorities' reads a referral's NS records instead.
+ * `section` 'authorities' reads a referral's NS records instead, 'additionals' its glue.
  */
-export function servedAnswer(packet: Packet, name: string, type: RecordType, section: 'answers' | 'authorities' = 'answers'): ServedAnswer {
+export function servedAnswer(packet: Packet, name: string, type: RecordType, section: 'answers' | 'authorities' | 'additionals' = 'answers'): ServedAnswer {
   const owner = fqdn(name);
   const values = new Set<string>();
   const ttls = new Set<number>();
@@ -66,9 +66,9 @@ const ANSWERED_RCODES = new Set(['NOERROR', 'NXDOMAIN']);
 export function compareAnswer(expectation: Expectation, packet: Packet): Difference[] {
   const { name, type, expected } = expectation;
   const authoritative = ((packet.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0;
-  // A server that also serves the child zone answers the delegation's NS itself, with AA set.
-  const referral = expectation.referral === true && !authoritative;
-  const got = servedAnswer(packet, name, type, referral ? 'authorities' : 'answers');
+  // A server that also serves the child zone answers the delegation's NS (and its glue) itself, with AA set.
+  const referral = (expectation.referral === true || expectation.glue === true) && !authoritative;
+  const got = servedAnswer(packet, name, type, !referral ? 'answers' : expectation.glue === true ? 'additionals' : 'authorities');
   const want = expected === null ? null : { ttl: expected.ttl, values: [...expected.values].sort() };
   const diff = (kind: DifferenceKind, message: string): Difference => ({ kind, name, type, expected: want, got, message });
 

@@ -29,7 +29,7 @@ import type { TwoFakes } from './two-fakes.js';
  *   HTTP request lines, so the tests can tell which replica wrote.
  *
  * Clock skew: a replica started with `skewMs` gets env DNSQUORUM_CLOCK_SKEW_MS, which shifts the
- * daemon's injected clock; only the clock-skew test uses it.
+ * daemon's injected clock; only the clock-skew tests use it (a restart can change it).
  */
 
 export const ZONE = 'example.com';
@@ -107,6 +107,8 @@ const peerSchema = z.object({
   seesQuorum: z.boolean(),
   lastSentAt: z.number().nullable(),
   lastSendError: z.string().nullable(),
+  refusesStale: z.boolean().default(false),
+  clockOffsetMs: z.number().nullable().default(null),
 });
 const clusterSchema = z.object({
   region: z.string(),
@@ -117,6 +119,7 @@ const clusterSchema = z.object({
   writer: z.string().nullable(),
   peers: z.array(peerSchema),
   rejected: z.record(z.string(), z.number()),
+  clockSkewed: z.array(z.string()).default([]),
 });
 const zoneSchema = z.object({
   zone: z.string(),
@@ -162,7 +165,7 @@ export function verdictOf(report: ClusterReport, cdn: CdnName, region: Region): 
 // ---- the replicas ----
 
 export interface ReplicaOptions {
-  /** DNSQUORUM_CLOCK_SKEW_MS for this replica (the clock-skew test only). */
+  /** DNSQUORUM_CLOCK_SKEW_MS for this replica (the clock-skew tests only). */
   readonly skewMs?: number;
 }
 
@@ -183,8 +186,11 @@ export interface Replica {
   kill(): Promise<void>;
   /** SIGTERM, then the exit code (SIGKILL after 15 s). */
   stop(): Promise<number | null>;
-  /** Starts it again (after stop or kill) on the same config; `freshState` empties its state directory first. */
-  start(options?: { freshState?: boolean }): Promise<void>;
+  /**
+   * Starts it again (after stop or kill) on the same config; `freshState` empties its state
+   * directory first; `skewMs` sets its clock skew from now on (0: none).
+   */
+  start(options?: { freshState?: boolean; skewMs?: number }): Promise<void>;
   readonly running: boolean;
 }
 
@@ -366,7 +372,7 @@ export async function startCluster(options: Partial<Record<Region, ReplicaOption
         }),
       );
       const skew = options[region]?.skewMs;
-      const env: NodeJS.ProcessEnv = {
+      let env: NodeJS.ProcessEnv = {
         ...fakes.env,
         DNSQUORUM_API_TOKEN: API_TOKEN,
         DNSQUORUM_CLUSTER_SECRET: CLUSTER_SECRET,
@@ -413,6 +419,7 @@ export async function startCluster(options: Partial<Record<Region, ReplicaOption
         async start(startOptions) {
           if (running()) throw new Error(`replica ${region} is still running`);
           if (startOptions?.freshState === true) await rm(stateDir, { recursive: true, force: true });
+          if (startOptions?.skewMs !== undefined) env = { ...env, DNSQUORUM_CLOCK_SKEW_MS: startOptions.skewMs === 0 ? '' : String(startOptions.skewMs) };
           ({ apiUrl, proc } = await launch(region, configFile, env));
           pointLinksAt(apiUrl);
         },

@@ -137,8 +137,9 @@ const CLUSTER: ClusterStatus = {
   quorum: 2,
   seesQuorum: true,
   writer: 'us-east',
-  peers: [{ region: 'eu-west', url: 'http://127.0.0.2:8053', lastHeardAt: NOW - 500, fresh: true, writer: true, seesQuorum: true, lastSentAt: NOW - 400, lastSendError: null }],
+  peers: [{ region: 'eu-west', url: 'http://127.0.0.2:8053', lastHeardAt: NOW - 500, fresh: true, writer: true, seesQuorum: true, lastSentAt: NOW - 400, lastSendError: null, lastAnsweredAt: NOW - 400, alive: true, refusesStale: false, clockOffsetMs: null, stampsRefused: 0 }],
   rejected: { stale: 1 },
+  clockSkewed: [],
 };
 
 const ENDPOINTS: readonly EndpointStatus[] = [

@@ -201,7 +201,7 @@ function statusReport(): DaemonStatusReport {
     now: NOW,
     config: { source: '/etc/dnsquorum/dnsquorum.yaml', loadedAt: NOW - HOUR, lastReload: null },
     hold: null,
-    cluster: { region: 'us-east', writerCapable: true, freshRegions: ['us-east'], quorum: 1, seesQuorum: true, writer: 'us-east', peers: [], rejected: {} },
+    cluster: { region: 'us-east', writerCapable: true, freshRegions: ['us-east'], quorum: 1, seesQuorum: true, writer: 'us-east', peers: [], rejected: {}, clockSkewed: [] },
     endpoints: [],
     records: [{ zone: 'example.com.', name: 'api.example.com.', type: 'A', pool: 'secondary', values: SECONDARY, cause: 'override', reason: 'alice: db migration', since: NOW - 60_000 }],
     providers: [],

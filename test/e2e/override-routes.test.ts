@@ -157,6 +157,9 @@ class FlakyStore {
   release(id: string, by: Parameters<FileOverrideStore['release']>[1]): ReturnType<FileOverrideStore['release']> {
     return this.failWrites ? Promise.reject(new DnsQuorumError('DQ_STATE_WRITE', 'cannot write overrides.json: ENOSPC: no space left on device')) : this.inner.release(id, by);
   }
+  releaseWhere(...args: Parameters<FileOverrideStore['releaseWhere']>): ReturnType<FileOverrideStore['releaseWhere']> {
+    return this.failWrites ? Promise.reject(new DnsQuorumError('DQ_STATE_WRITE', 'cannot write overrides.json: ENOSPC: no space left on device')) : this.inner.releaseWhere(...args);
+  }
   merge(entries: readonly OverrideEntry[]): Promise<OverrideEntry[]> {
     return this.inner.merge(entries);
   }
@@ -464,7 +467,7 @@ describe('POST /v1/overrides', () => {
 });
 
 describe('releasing', () => {
-  it('by id: released, audited, announced; a second release is 404 naming what is active', async () => {
+  it('by id: released, audited, announced; a second release releases nothing and says it had ended', async () => {
     const h = await harness();
     const made = (await call<CreatedOverrideAnswer>(h, 'POST', '/v1/overrides', failover('secondary'))).body.override;
     const other = (await call<CreatedOverrideAnswer>(h, 'POST', '/v1/overrides', drain('192.0.2.10'))).body.override;
@@ -476,15 +479,17 @@ describe('releasing', () => {
     expect(h.changes).toBe(3);
     expect(h.store.active().map((o) => o.id)).toEqual([other.id]);
 
-    const again = await call<ErrorAnswer>(h, 'DELETE', `/v1/overrides/${made.id}`);
-    expect(again.status).toBe(404);
-    expect(again.body.error.code).toBe('DQ_OVERRIDE_UNKNOWN');
-    expect(again.body.error.message).toContain(`override ${made.id} was already released by alice`);
-    expect(again.body.error.message).toContain(`active: ${other.id} (api.example.com. A: drain 192.0.2.10, by alice)`);
+    const again = await call<ReleasedAnswer>(h, 'DELETE', `/v1/overrides/${made.id}`);
+    expect(again.status).toBe(200);
+    expect(again.body.released).toEqual([]);
+    expect(again.body.ended).toMatchObject([{ id: made.id, state: 'released', released: { actor: 'alice', reason: 'migration done' } }]);
+    expect(h.changes).toBe(3);
 
     const unknown = await call<ErrorAnswer>(h, 'DELETE', '/v1/overrides/o-ffffffffffff');
     expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('DQ_OVERRIDE_UNKNOWN');
     expect(unknown.body.error.message).toContain('no override o-ffffffffffff');
+    expect(unknown.body.error.message).toContain(`active: ${other.id} (api.example.com. A: drain 192.0.2.10, by alice)`);
 
     const lines = await auditLines(h);
     expect(lines.map((l) => [l.action, l.overrideId, l.result, l.why])).toEqual([
@@ -507,10 +512,9 @@ describe('releasing', () => {
     expect(one.body.released.map((v) => v.id)).toEqual([d10.id]);
     expect(h.changes).toBe(changesBefore + 1);
 
-    const missing = await call<ErrorAnswer>(h, 'DELETE', '/v1/records/api.example.com/overrides?value=192.0.2.10');
-    expect(missing.status).toBe(404);
-    expect(missing.body.error.message).toContain('api.example.com. A has no active drain 192.0.2.10');
-    expect(missing.body.error.message).toContain(force.id);
+    const missing = await call<ReleasedAnswer>(h, 'DELETE', '/v1/records/api.example.com/overrides?value=192.0.2.10');
+    expect(missing).toEqual({ status: 200, body: { released: [], ended: [] } });
+    expect(h.changes).toBe(changesBefore + 1);
 
     const rest = await call<ReleasedAnswer>(h, 'DELETE', '/v1/records/api.example.com./overrides', { reason: 'all clear' });
     expect(rest.status).toBe(200);
@@ -518,9 +522,9 @@ describe('releasing', () => {
     expect(h.changes).toBe(changesBefore + 2);
     expect(h.store.active().map((o) => o.id)).toEqual([web.id]);
 
-    const none = await call<ErrorAnswer>(h, 'DELETE', '/v1/records/api.example.com/overrides');
-    expect(none.status).toBe(404);
-    expect(none.body.error.message).toContain(`api.example.com. A has no active override; active: ${web.id}`);
+    const none = await call<ReleasedAnswer>(h, 'DELETE', '/v1/records/api.example.com/overrides');
+    expect(none).toEqual({ status: 200, body: { released: [], ended: [] } });
+    expect(h.changes).toBe(changesBefore + 2);
 
     const releases = (await auditLines(h)).filter((l) => l.action === 'release');
     expect(releases.map((l) => l.overrideId).sort()).toEqual([d10.id, force.id, d21.id].sort());

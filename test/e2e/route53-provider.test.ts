@@ -54,7 +54,7 @@ describe('route53 reads', () => {
     expect(requestsOf(h.fake, 'ListResourceRecordSets').length).toBeGreaterThanOrEqual(2);
   });
 
-  it('lists alias and routing-policy record sets once per name and type, with TTL 0, and never writes them', async () => {
+  it('lists alias and routing-policy record sets once per name and type, with TTL 0, marked unwritable, and never writes them', async () => {
     const h = await start();
     h.fake.putRecordDirect(h.zone, { name: `w.${h.zone}`, type: 'A', ttl: 60, values: ['192.0.2.1'], setIdentifier: 'one', weight: 10 });
     h.fake.putRecordDirect(h.zone, { name: `w.${h.zone}`, type: 'A', ttl: 60, values: ['192.0.2.2'], setIdentifier: 'two', weight: 20 });
@@ -66,14 +66,16 @@ describe('route53 reads', () => {
       aliasTarget: { hostedZoneId: 'Z2FDTNDATAQYW2', dnsName: 'd111.cloudfront.net.', evaluateTargetHealth: false },
     });
     const records = await h.provider.listRecords(h.zone, never);
-    expect(records.filter((r) => r.name === `w.${h.zone}`)).toEqual([{ name: `w.${h.zone}`, type: 'A', ttl: 0, values: ['192.0.2.1', '192.0.2.2'] }]);
-    expect(records.filter((r) => r.name === `cdn.${h.zone}`)).toEqual([{ name: `cdn.${h.zone}`, type: 'A', ttl: 0, values: [] }]);
+    expect(records.filter((r) => r.name === `w.${h.zone}`)).toEqual([{ name: `w.${h.zone}`, type: 'A', ttl: 0, values: ['192.0.2.1', '192.0.2.2'], unwritable: 'weighted "one", weighted "two"' }]);
+    expect(records.filter((r) => r.name === `cdn.${h.zone}`)).toEqual([{ name: `cdn.${h.zone}`, type: 'A', ttl: 0, values: [], unwritable: 'alias to d111.cloudfront.net.' }]);
 
     const w = records.find((r) => r.name === `w.${h.zone}`);
     if (w === undefined) throw new Error('no w');
     const err = await rejection(h.provider.applyChanges({ zone: h.zone, creates: [], updates: [{ before: w, after: rs(`w.${h.zone}`, 'A', 60, ['192.0.2.9']) }], deletes: [] }, never), 'DQ_PROVIDER_REJECTED');
     expect(err.message).toContain('weighted "one"');
-    await rejection(h.provider.applyChanges({ zone: h.zone, creates: [], updates: [], deletes: records.filter((r) => r.name === `cdn.${h.zone}`) }, never), 'DQ_PROVIDER_REJECTED');
+    // A delete of one is dropped: the alias is kept, and nothing is sent.
+    await h.provider.applyChanges({ zone: h.zone, creates: [], updates: [], deletes: records.filter((r) => r.name === `cdn.${h.zone}`) }, never);
+    expect(h.fake.zoneRecords(h.zone).some((r) => r.name === `cdn.${h.zone}` && r.aliasTarget !== undefined)).toBe(true);
     expect(changeCalls(h)).toEqual([]);
   });
 
@@ -129,7 +131,7 @@ describe('route53 hosted zones', () => {
       expect((await configured.listRecords('conf.example.com.', never)).some((r) => r.type === 'SOA')).toBe(true);
       const mismatch = await rejection(configured.listRecords('other.example.org.', never), 'DQ_PROVIDER_REJECTED');
       expect(mismatch.message).toContain('other.example.com.');
-      await rejection(configured.listRecords('gone.example.com.', never), 'DQ_ZONE_NOT_FOUND');
+      await rejection(configured.listRecords('gone.example.com.', never), 'DQ_PROVIDER_REJECTED');
       await rejection(configured.ensureZone('gone.example.com.', never), 'DQ_PROVIDER_REJECTED');
       expect(requestsOf(h.fake, 'CreateHostedZone')).toEqual([]);
       expect(requestsOf(h.fake, 'ListHostedZonesByName')).toEqual([]);

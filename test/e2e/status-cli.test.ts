@@ -29,10 +29,11 @@ const REPORT: DaemonStatusReport = {
     seesQuorum: true,
     writer: 'eu-west',
     peers: [
-      { region: 'eu-west', url: 'http://127.0.0.2:8053', lastHeardAt: NOW - 400, fresh: true, writer: true, seesQuorum: true, lastSentAt: NOW - 1_000, lastSendError: null },
-      { region: 'ap-south', url: 'http://127.0.0.3:8053', lastHeardAt: NOW - 75_000, fresh: false, writer: false, seesQuorum: false, lastSentAt: null, lastSendError: 'connection refused' },
+      { region: 'eu-west', url: 'http://127.0.0.2:8053', lastHeardAt: NOW - 400, fresh: true, writer: true, seesQuorum: true, lastSentAt: NOW - 1_000, lastSendError: null, lastAnsweredAt: NOW - 1_000, alive: true, refusesStale: false, clockOffsetMs: 1_200, stampsRefused: 0 },
+      { region: 'ap-south', url: 'http://127.0.0.3:8053', lastHeardAt: NOW - 75_000, fresh: false, writer: false, seesQuorum: false, lastSentAt: null, lastSendError: 'connection refused', lastAnsweredAt: null, alive: false, refusesStale: false, clockOffsetMs: null, stampsRefused: 0 },
     ],
     rejected: { stale: 2, 'bad-signature': 5, replayed: 0 },
+    clockSkewed: [],
   },
   endpoints: [
     {

@@ -74,6 +74,11 @@ function peer(region: string, overrides: Partial<PeerStatus> = {}): PeerStatus {
     seesQuorum: true,
     lastSentAt: NOW - 300,
     lastSendError: null,
+    lastAnsweredAt: NOW - 300,
+    alive: true,
+    refusesStale: false,
+    clockOffsetMs: null,
+    stampsRefused: 0,
     ...overrides,
   };
 }
@@ -88,6 +93,7 @@ function cluster(overrides: Partial<ClusterStatus> = {}): ClusterStatus {
     writer: 'eu-west',
     peers: [peer('eu-west'), peer('ap-south', { lastHeardAt: null, fresh: false, writer: false, seesQuorum: false })],
     rejected: { 'bad-signature': 3, stale: 1 },
+    clockSkewed: [],
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
-import { HybridLogicalClock, compareStamps } from '../../src/lib/hlc.js';
+import { HLC_MAX_FORWARD_MS, HybridLogicalClock, compareStamps } from '../../src/lib/hlc.js';
 import type { HlcStamp } from '../../src/lib/hlc.js';
 
 function stamp(wall: number, logical: number, replica: string): HlcStamp {
@@ -120,5 +120,50 @@ describe('HybridLogicalClock', () => {
     const peer = stamp(90_000, 3, 'z-replica');
     hlc.observe(peer);
     expect(compareStamps(hlc.now(), peer)).toBeGreaterThan(0);
+  });
+});
+
+describe('HybridLogicalClock.receive: how far a peer may pull the clock ahead', () => {
+  const NOW = 1_700_000_000_000;
+  const HOUR = 3_600_000;
+
+  it('refuses a peer stamp an hour ahead: the clock stays on real time, and later local stamps follow it', () => {
+    const clock = new ManualClock(NOW);
+    const hlc = new HybridLogicalClock(clock, 'us-east');
+    expect(hlc.receive(stamp(NOW + HOUR, 0, 'eu-west'))).toEqual({ accepted: false, aheadMs: HOUR });
+    expect(hlc.now()).toEqual(stamp(NOW, 0, 'us-east'));
+    clock.advance(1000);
+    expect(hlc.now()).toEqual(stamp(NOW + 1000, 0, 'us-east'));
+  });
+
+  it('takes a peer stamp up to 5 min ahead, and local stamps stay newer than it', () => {
+    const clock = new ManualClock(NOW);
+    const hlc = new HybridLogicalClock(clock, 'us-east');
+    const peer = stamp(NOW + HLC_MAX_FORWARD_MS, 4, 'eu-west');
+    expect(hlc.receive(peer)).toEqual({ accepted: true });
+    expect(compareStamps(hlc.now(), peer)).toBeGreaterThan(0);
+    expect(hlc.receive(stamp(NOW + HLC_MAX_FORWARD_MS + 1, 0, 'eu-west'))).toEqual({ accepted: false, aheadMs: HLC_MAX_FORWARD_MS + 1 });
+  });
+
+  it('a stamp behind, however far, is taken and changes nothing', () => {
+    const clock = new ManualClock(NOW);
+    const hlc = new HybridLogicalClock(clock, 'us-east');
+    expect(hlc.receive(stamp(NOW - 10 * 60_000, 3, 'eu-west'))).toEqual({ accepted: true });
+    expect(hlc.now()).toEqual(stamp(NOW, 0, 'us-east'));
+  });
+
+  it('observe (stamps this replica already holds, from its own file) is not bounded: an edit here stays newer than the entry it replaces', () => {
+    const clock = new ManualClock(NOW);
+    const hlc = new HybridLogicalClock(clock, 'us-east');
+    const held = stamp(NOW + HOUR, 2, 'us-east');
+    hlc.observe(held);
+    expect(compareStamps(hlc.now(), held)).toBeGreaterThan(0);
+  });
+
+  it('the bound can be set', () => {
+    const clock = new ManualClock(NOW);
+    const hlc = new HybridLogicalClock(clock, 'us-east', { maxForwardMs: 1000 });
+    expect(hlc.maxForwardMs).toBe(1000);
+    expect(hlc.receive(stamp(NOW + 1001, 0, 'eu-west'))).toEqual({ accepted: false, aheadMs: 1001 });
   });
 });

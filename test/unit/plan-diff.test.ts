@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordSet } from '../../src/domain/record.js';
 import { diffRecords } from '../../src/plan/diff.js';
-import { blockingViolations, checkChangeSet } from '../../src/plan/guardrails.js';
+import { guardChangeSet } from '../../src/plan/guardrails.js';
+import type { GuardrailOptions } from '../../src/plan/guardrails.js';
 
 const ZONE = 'example.com.';
 const soa: RecordSet = { name: ZONE, type: 'SOA', ttl: 900, values: ['ns1.a.net. hostmaster.example.com. 5 7200 3600 1209600 300'] };
@@ -62,6 +63,8 @@ describe('diffRecords', () => {
 
 describe('guardrails', () => {
   const many: RecordSet[] = Array.from({ length: 20 }, (_, i) => ({ name: `h${String(i).padStart(2, '0')}.${ZONE}`, type: 'A' as const, ttl: 300, values: [`192.0.2.${i + 1}`] }));
+  const owners = { known: new Map([['a', ['ns1.a.net.']], ['b', ['ns1.b.net.']]]), unknown: [] };
+  const options = (over: Partial<GuardrailOptions> = {}): GuardrailOptions => ({ maxChangeShare: 0.3, minRecordsForShare: 10, decided: new Set(), ownNameservers: owners, force: false, ...over });
 
   it.each([
     { name: 'small change is safe', deletes: 2, healthDriven: 0, force: false, blocked: [] },
@@ -70,26 +73,56 @@ describe('guardrails', () => {
     { name: 'health-driven changes do not count', deletes: 16, healthDriven: 16, force: false, blocked: [] },
   ])('$name', ({ deletes, healthDriven, force, blocked }) => {
     const changes = { zone: ZONE, creates: [], updates: [], deletes: many.slice(0, deletes) };
-    const violations = checkChangeSet(changes, [soa, ...many], {
-      maxChangeShare: 0.3,
-      minRecordsForShare: 10,
-      healthDriven: new Set(many.slice(0, healthDriven).map(id)),
-    });
-    expect(blockingViolations(violations, force).map((v) => v.rule)).toEqual(blocked);
+    const { allowed, refused } = guardChangeSet(changes, [soa, ...many], options({ decided: new Set(many.slice(0, healthDriven).map(id)), force }));
+    expect(refused.map((v) => v.rule)).toEqual(blocked);
+    // What is refused is held back, and only that.
+    expect(allowed.deletes).toHaveLength(blocked.length === 0 ? deletes : 0);
   });
 
-  it('refuses an empty record set even with --force', () => {
-    const violations = checkChangeSet({ zone: ZONE, creates: [{ ...apiPrimary, values: [] }], updates: [], deletes: [] }, [], { maxChangeShare: 0.3, minRecordsForShare: 10, healthDriven: new Set() });
-    expect(blockingViolations(violations, true).map((v) => v.rule)).toEqual(['empty-record-set']);
+  it('holds back only the share that counts: failover changes and creates of the same pass go out', () => {
+    const failover = { before: apiPrimary, after: apiSecondary };
+    const changes = { zone: ZONE, creates: [wwwCname], updates: [failover], deletes: many.slice(0, 16) };
+    const { allowed, refused } = guardChangeSet(changes, [soa, apiPrimary, ...many], options({ decided: new Set([id(apiPrimary)]) }));
+    expect(refused).toEqual([expect.objectContaining({ rule: 'too-much-change', forceable: true, records: many.slice(0, 16).map(id) })]);
+    expect(refused[0]?.message).toContain('would update or delete 16 of 21 record sets');
+    expect(allowed).toEqual({ zone: ZONE, creates: [wwwCname], updates: [failover], deletes: [] });
   });
 
-  it('removing an apex name server needs --force; adding one does not', () => {
-    const opts = { maxChangeShare: 0.3, minRecordsForShare: 10, healthDriven: new Set<string>() };
-    const add = checkChangeSet({ zone: ZONE, creates: [], updates: [{ before: apexNsA, after: apexNsAB }], deletes: [] }, [apexNsA], opts);
-    expect(add).toEqual([]);
-    const remove = checkChangeSet({ zone: ZONE, creates: [], updates: [{ before: apexNsAB, after: apexNsA }], deletes: [] }, [apexNsAB], opts);
-    expect(blockingViolations(remove, false).map((v) => v.rule)).toEqual(['nameserver-removal']);
-    expect(remove[0]?.message).toContain('ns1.b.net.');
-    expect(blockingViolations(remove, true)).toEqual([]);
+  it('refuses an empty record set even with --force, and only that record set', () => {
+    const { allowed, refused } = guardChangeSet({ zone: ZONE, creates: [{ ...apiPrimary, values: [] }, wwwCname], updates: [], deletes: [] }, [], options({ force: true }));
+    expect(refused.map((v) => [v.rule, v.forceable, v.records])).toEqual([['empty-record-set', false, ['api.example.com. A']]]);
+    expect(allowed.creates).toEqual([wwwCname]);
+  });
+
+  it('removing a provider\'s own apex name server needs --force; adding one does not', () => {
+    const add = guardChangeSet({ zone: ZONE, creates: [], updates: [{ before: apexNsA, after: apexNsAB }], deletes: [] }, [apexNsA], options());
+    expect(add.refused).toEqual([]);
+    const removal = { zone: ZONE, creates: [], updates: [{ before: apexNsAB, after: apexNsA }], deletes: [] };
+    const remove = guardChangeSet(removal, [apexNsAB], options());
+    expect(remove.refused.map((v) => v.rule)).toEqual(['nameserver-removal']);
+    expect(remove.refused[0]?.message).toContain("ns1.b.net. (b's own)");
+    expect(remove.allowed.updates).toEqual([]);
+    expect(guardChangeSet(removal, [apexNsAB], options({ force: true })).refused).toEqual([]);
+  });
+
+  it('takes a foreign apex NS entry out without --force, and keeps own servers while it does', () => {
+    const foreign = { ...apexNsAB, values: ['ns.evil.example.', 'ns1.a.net.', 'ns1.b.net.'] };
+    const repair = guardChangeSet({ zone: ZONE, creates: [], updates: [{ before: foreign, after: apexNsAB }], deletes: [] }, [foreign], options());
+    expect(repair.refused).toEqual([]);
+    expect(repair.allowed.updates).toEqual([{ before: foreign, after: apexNsAB }]);
+
+    // Asked to take out both the foreign entry and b's own server: the foreign one goes, b's stays.
+    const both = guardChangeSet({ zone: ZONE, creates: [], updates: [{ before: foreign, after: apexNsA }], deletes: [] }, [foreign], options());
+    expect(both.allowed.updates).toEqual([{ before: foreign, after: apexNsAB }]);
+    expect(both.refused).toEqual([expect.objectContaining({ rule: 'nameserver-removal', records: ['example.com. NS'], changes: { zone: ZONE, creates: [], updates: [{ before: apexNsAB, after: apexNsA }], deletes: [] } })]);
+    expect(both.refused[0]?.message).not.toContain('ns.evil.example.');
+  });
+
+  it('while some provider\'s own name servers are unknown, any removal from the apex NS is held back', () => {
+    const foreign = { ...apexNsAB, values: ['ns.evil.example.', 'ns1.a.net.', 'ns1.b.net.'] };
+    const { allowed, refused } = guardChangeSet({ zone: ZONE, creates: [], updates: [{ before: foreign, after: apexNsAB }], deletes: [] }, [foreign], options({ ownNameservers: { known: new Map([['a', ['ns1.a.net.']]]), unknown: ['b'] } }));
+    expect(refused.map((v) => v.rule)).toEqual(['nameserver-removal']);
+    expect(refused[0]?.message).toContain('the own name servers of b are not known');
+    expect(allowed.updates).toEqual([]);
   });
 });

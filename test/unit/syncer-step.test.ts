@@ -12,7 +12,6 @@ import {
   onNewTarget,
   onPassStart,
   onRead,
-  onRefused,
   onVisibility,
 } from '../../src/sync/syncer-step.js';
 import type { StepContext, SyncAction, WriteRecord, ZoneSyncState } from '../../src/sync/syncer-step.js';
@@ -99,9 +98,22 @@ describe('transitions', () => {
     expect(state).toMatchObject({ phase: 'lagging', consecutiveFailures: 8, needsRead: true, behindSince: NOW - 10, lastError: error, nextPassAt: NOW + 60_000 });
   });
 
-  it('a refused change set stays behind without counting as a failure', () => {
-    const error = { code: 'DQ_PLAN_UNSAFE', message: 'changes refused', at: NOW };
-    expect(onRefused({ ...settled, consecutiveFailures: 2 }, error, ctx())).toMatchObject({ phase: 'refused', consecutiveFailures: 0, lastError: error, behindSince: NOW, nextPassAt: NOW + 60_000 });
+  it('changes a guardrail holds back are reported, neither lag nor failure, and the next pass reads the API again', () => {
+    const refusal = { rule: 'nameserver-removal', forceable: true, message: 'apex NS would lose ns2.b', records: ['example.com. NS'] };
+    const write: WriteRecord = { at: NOW, changes: 1, timeToVisibleMs: null, visible: 'pending' };
+    const behind = { ...onPassStart({ ...settled, due: true }), behindSince: NOW - 5, consecutiveFailures: 0 };
+    const first = onConverged(behind, { version: 3, records, driftLeft: [], repaired: 0, refused: [refusal], write }, ctx());
+    expect(first.refusalChanged).toBe(true);
+    expect(first.state).toMatchObject({ phase: 'refused', lastError: null, consecutiveFailures: 0, behindSince: undefined, lastSuccessAt: NOW, needsRead: true, refused: [{ ...refusal, since: NOW }] });
+    expect(nextAction(first.state, ctx({ now: NOW + 60_000 }))).toEqual({ kind: 'read-api' });
+
+    // Found again by the next read: the same refusal, its start kept, nothing new to tell.
+    const again = onConverged(onRead(onPassStart(first.state), NOW + 60_000), { version: 3, records, driftLeft: [], repaired: 0, refused: [refusal] }, ctx({ now: NOW + 60_000 }));
+    expect(again).toMatchObject({ refusalChanged: false, state: { phase: 'refused', refused: [{ since: NOW }] } });
+
+    // Gone: in sync, and the change is told.
+    const gone = onConverged(onRead(onPassStart(again.state), NOW + 120_000), { version: 3, records, driftLeft: [], repaired: 0, refused: [] }, ctx({ now: NOW + 120_000 }));
+    expect(gone).toMatchObject({ refusalChanged: true, state: { phase: 'in-sync', refused: [], needsRead: false } });
   });
 
   it('a visibility outcome changes only the write it watched', () => {

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { formatDuration as formatWritten, parseDuration } from '../../config/duration.js';
+import { idempotencyKeyProblem, overrideIdForKey } from '../../control/overrides/idempotency.js';
 import type { CreateOverrideRequest, CreatedOverrideAnswer, OverrideAnswer, OverrideEffect, OverrideView, ProviderEffect, ReleaseRequest, ServerEffect } from '../../control/overrides/wire.js';
 import { MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, describeAction } from '../../domain/override.js';
 import { FAILOVER_TYPES } from '../../domain/record.js';
@@ -7,7 +9,7 @@ import { startDeadline } from '../../lib/deadline.js';
 import type { Deadline } from '../../lib/deadline.js';
 import { DnsQuorumError, UsageError } from '../../lib/errors.js';
 import { createdOverrideAnswerSchema, overrideAnswerSchema, releasedAnswerSchema } from '../api-answers.js';
-import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiCallError, ApiClient, jsonLine, parseAnswer, resolveApiTarget } from '../api-client.js';
+import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiCallError, ApiClient, CHANGE_ATTEMPTS, jsonLine, parseAnswer, resolveApiTarget } from '../api-client.js';
 import { parseCommand, stringOption } from '../args.js';
 import type { CommandSpec, OptionSpec, ParsedCommand } from '../args.js';
 import { formatDuration, isoSeconds, oneLine } from '../format.js';
@@ -15,7 +17,10 @@ import type { CommandIo } from './io.js';
 
 /**
  * The on-call commands: failover and drain make an override through the admin API and wait until
- * every provider's name servers serve it; release and undrain end overrides.
+ * every provider's name servers serve it; release and undrain end overrides. Each change is sent
+ * with an Idempotency-Key (one per run, or --idempotency-key), so the client can send it again
+ * when no answer came without making it twice; when no answer comes at all, the command says
+ * what may have happened and how to see, and exits EXIT_NO_ANSWER.
  */
 
 /** How often the wait asks the API whether every provider holds the override. */
@@ -26,11 +31,18 @@ export const DEFAULT_WAIT_MS = 120_000;
 const EFFECT_TIMEOUT_MS = 15_000;
 /** 128 + SIGINT, what shells report for a command stopped by Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
+/** The change was sent and no answer came: it may have been made. Apart from 1, which says it was not. */
+export const EXIT_NO_ANSWER = 3;
 
 const OVERRIDE_ID = /^o-[0-9a-f]{12}$/;
 
 const actorOption: OptionSpec = { type: 'string', valueName: 'NAME', description: 'who acts, for status and the audit log (default: the name of the token)' };
 const typeOption: OptionSpec = { type: 'string', valueName: 'TYPE', description: 'record type (A, AAAA, CNAME); needed only when the name has several' };
+const keyOption: OptionSpec = {
+  type: 'string',
+  valueName: 'KEY',
+  description: 'names this change for the daemon (default: a new random key per run); the same key again gets the first answer instead of a second change',
+};
 
 const CREATE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   reason: { type: 'string', valueName: 'TEXT', description: 'why (required; shown in status and kept in the audit log)' },
@@ -40,6 +52,7 @@ const CREATE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   actor: actorOption,
   wait: { type: 'string', valueName: 'DURATION', description: `how long to wait for every provider to serve it (default ${formatWritten(DEFAULT_WAIT_MS)})` },
   'no-wait': { type: 'boolean', description: 'do not wait: exit once the daemon has accepted it' },
+  'idempotency-key': keyOption,
   ...API_CLIENT_OPTIONS,
 };
 
@@ -47,8 +60,13 @@ const RELEASE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   reason: { type: 'string', valueName: 'TEXT', description: 'why it ends (kept in the audit log)' },
   type: typeOption,
   actor: actorOption,
+  'idempotency-key': keyOption,
   ...API_CLIENT_OPTIONS,
 };
+
+const NO_ANSWER_HELP =
+  `A change that was sent and got no answer is sent again with the same Idempotency-Key (${CHANGE_ATTEMPTS} tries in all, each waiting\n` +
+  'twice as long as the one before), which the daemon answers with its first answer: it is never made twice.';
 
 const WAIT_HELP =
   "Then waits until every provider's name servers answer as the override requires (asked over DNS by the daemon),\n" +
@@ -60,9 +78,10 @@ export const failoverSpec: CommandSpec = {
   summary:
     'Forces a failover record to serve pool POOL, whatever health says, until it expires (--for) or is released.\n' +
     'Refused when health says the pool is down or it would leave nothing in service, unless --force.\n' +
-    `${WAIT_HELP}\n${API_TARGET_HELP}\n` +
-    'Exit 0: every provider serves it; 1: refused, an error, or a provider still pending when the wait ends\n' +
-    '(DQ_OVERRIDE_PENDING: the override stays in force).',
+    `${WAIT_HELP}\n${NO_ANSWER_HELP}\n${API_TARGET_HELP}\n` +
+    'Exit 0: every provider serves it; 1: refused, not made, or a provider still pending when the wait ends\n' +
+    '(DQ_OVERRIDE_PENDING: the override stays in force); 3: sent, but no answer came (DQ_API_NO_ANSWER): it may have\n' +
+    'been made, the message gives its id and how to check.',
   options: { to: { type: 'string', valueName: 'POOL', description: 'the pool to serve (required)' }, ...CREATE_OPTIONS },
   positionals: 1,
 };
@@ -73,9 +92,9 @@ export const drainSpec: CommandSpec = {
   summary:
     'Takes one value (endpoint) of a failover record out of service, whatever health says, until it expires (--for)\n' +
     'or is undrained. Refused when it would leave nothing in service, unless --force.\n' +
-    `${WAIT_HELP}\n${API_TARGET_HELP}\n` +
-    'Exit 0: every provider serves the record without VALUE; 1: refused, an error, or a provider still pending when\n' +
-    'the wait ends (DQ_OVERRIDE_PENDING: the drain stays in force).',
+    `${WAIT_HELP}\n${NO_ANSWER_HELP}\n${API_TARGET_HELP}\n` +
+    'Exit 0: every provider serves the record without VALUE; 1: refused, not made, or a provider still pending when\n' +
+    'the wait ends (DQ_OVERRIDE_PENDING: the drain stays in force); 3: sent, but no answer came (DQ_API_NO_ANSWER).',
   options: CREATE_OPTIONS,
   positionals: 2,
 };
@@ -83,7 +102,10 @@ export const drainSpec: CommandSpec = {
 export const undrainSpec: CommandSpec = {
   name: 'undrain',
   usage: 'RECORD VALUE',
-  summary: `Ends the drain of VALUE in a failover record: health decides about it again.\n${API_TARGET_HELP}\nExit 0: ended (or nothing was drained); 1: unknown record or value, or an error.`,
+  summary:
+    `Ends the drain of VALUE in a failover record: health decides about it again.\n${NO_ANSWER_HELP}\n${API_TARGET_HELP}\n` +
+    'Exit 0: ended, or nothing was drained ("nothing to release"); 1: unknown record or value, or an error;\n' +
+    '3: sent, but no answer came (DQ_API_NO_ANSWER): it may have ended.',
   options: RELEASE_OPTIONS,
   positionals: 2,
 };
@@ -93,8 +115,9 @@ export const releaseSpec: CommandSpec = {
   usage: 'RECORD|OVERRIDE_ID',
   summary:
     'Ends an override: by id (o- and 12 hex digits, as failover and status print it), or every override of a record.\n' +
-    `Health decides again, with its rise and hold-down rules.\n${API_TARGET_HELP}\n` +
-    'Exit 0: released (or nothing was in force for the record); 1: unknown override or record, or an error.',
+    `Health decides again, with its rise and hold-down rules.\n${NO_ANSWER_HELP}\n${API_TARGET_HELP}\n` +
+    'Exit 0: released, or nothing was in force for the record or id ("nothing to release"); 1: unknown override or\n' +
+    'record, or an error; 3: sent, but no answer came (DQ_API_NO_ANSWER): it may have been released.',
   options: RELEASE_OPTIONS,
   positionals: 1,
 };
@@ -111,6 +134,8 @@ export interface CreateInvocation {
   /** How long to wait for every provider to serve it; null with --no-wait. */
   readonly waitMs: number | null;
   readonly json: boolean;
+  /** --idempotency-key; a new random key per run when absent. */
+  readonly idempotencyKey?: string;
   readonly values: ParsedCommand['values'];
 }
 
@@ -124,6 +149,8 @@ export interface ReleaseInvocation {
   readonly reason: string | undefined;
   readonly actor: string | undefined;
   readonly json: boolean;
+  /** --idempotency-key; a new random key per run when absent. */
+  readonly idempotencyKey?: string;
   readonly values: ParsedCommand['values'];
 }
 
@@ -186,6 +213,14 @@ function actorValue(command: string, values: ParsedCommand['values']): string | 
   return actor;
 }
 
+function keyOf(command: string, values: ParsedCommand['values']): { idempotencyKey?: string } {
+  const key = stringOption(values, 'idempotency-key');
+  if (key === undefined) return {};
+  const problem = idempotencyKeyProblem(key);
+  if (problem !== undefined) throw new UsageError(`${command}: --idempotency-key ${problem}`);
+  return { idempotencyKey: key };
+}
+
 function waitValue(command: string, values: ParsedCommand['values']): number | null {
   const wait = durationOption(command, values, 'wait');
   if (values['no-wait'] === true) {
@@ -207,7 +242,15 @@ function createInvocation(command: CreateInvocation['command'], values: ParsedCo
     ...(duration === undefined ? {} : { for: duration.written }),
     ...(values.force === true ? { force: true } : {}),
   };
-  return { command, request, actor: actorValue(command, values), waitMs: waitValue(command, values), json: values.json === true, values };
+  return {
+    command,
+    request,
+    actor: actorValue(command, values),
+    waitMs: waitValue(command, values),
+    json: values.json === true,
+    ...keyOf(command, values),
+    values,
+  };
 }
 
 /** Checks `failover` arguments; every usage error is raised here, before any request. */
@@ -245,6 +288,7 @@ export function parseUndrainArgs(argv: readonly string[]): Parsed<ReleaseInvocat
       reason: reasonOption('undrain', values, false),
       actor: actorValue('undrain', values),
       json: values.json === true,
+      ...keyOf('undrain', values),
       values,
     },
   };
@@ -264,7 +308,18 @@ export function parseReleaseArgs(argv: readonly string[]): Parsed<ReleaseInvocat
   } else {
     target = { kind: 'record', record: recordName('release', which), type, value: undefined };
   }
-  return { help: false, invocation: { command: 'release', target, reason: reasonOption('release', values, false), actor: actorValue('release', values), json: values.json === true, values } };
+  return {
+    help: false,
+    invocation: {
+      command: 'release',
+      target,
+      reason: reasonOption('release', values, false),
+      actor: actorValue('release', values),
+      json: values.json === true,
+      ...keyOf('release', values),
+      values,
+    },
+  };
 }
 
 // ---- what the effect looks like, in words ----
@@ -380,9 +435,34 @@ function jsonError(err: unknown): string | undefined {
   return `${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`;
 }
 
-async function createOverride(client: ApiClient, invocation: CreateInvocation, io: CommandIo): Promise<CreatedOverrideAnswer> {
+/** Says on stderr that a try got no answer and the change goes again, with the same key. */
+function retryNotice(io: CommandIo, key: string): (failure: ApiCallError, attempt: number, attempts: number) => void {
+  return (failure, attempt, attempts) => {
+    io.err(
+      `${failure.message}. Sending it again with the same Idempotency-Key ${key} (try ${attempt} of ${attempts}): ` +
+        'the daemon answers a key it has seen with its first answer, so this cannot make a second change\n',
+    );
+  };
+}
+
+/**
+ * A change that was sent and never answered: the message says it may have been made, the key (and
+ * the override's id) it carried, and how to see; exit EXIT_NO_ANSWER, never the 1 that says it
+ * was not made.
+ */
+function noAnswerExit(io: CommandIo, command: string, json: boolean, err: ApiCallError, key: string, overrideId: string | null, check: string): number {
+  if (json) io.out(`${JSON.stringify({ error: { code: err.code, message: err.message }, idempotencyKey: key, overrideId })}\n`);
+  io.err(`dnsquorum ${command}: ${err.code}: ${err.message}.\n${check}\n`);
+  return EXIT_NO_ANSWER;
+}
+
+function isNoAnswer(err: unknown): err is ApiCallError {
+  return err instanceof ApiCallError && err.code === 'DQ_API_NO_ANSWER';
+}
+
+async function createOverride(client: ApiClient, invocation: CreateInvocation, key: string, io: CommandIo): Promise<CreatedOverrideAnswer> {
   try {
-    const answer = await client.post('v1/overrides', invocation.request);
+    const answer = await client.change('POST', 'v1/overrides', { body: invocation.request, idempotencyKey: key, onRetry: retryNotice(io, key) });
     return parseAnswer(createdOverrideAnswerSchema, answer.json, 'override');
   } catch (err) {
     if (invocation.json) {
@@ -409,7 +489,25 @@ function interruptOnSigint(): { signal: AbortSignal; dispose: () => void } {
 async function runCreate(invocation: CreateInvocation, io: CommandIo): Promise<number> {
   const { command } = invocation;
   const client = new ApiClient(await resolveApiTarget(command, invocation.values), invocation.actor === undefined ? {} : { actor: invocation.actor });
-  const created = await createOverride(client, invocation, io);
+  const key = invocation.idempotencyKey ?? randomUUID();
+  let created: CreatedOverrideAnswer;
+  try {
+    created = await createOverride(client, invocation, key, io);
+  } catch (err) {
+    if (!isNoAnswer(err)) throw err;
+    const id = overrideIdForKey(key);
+    return noAnswerExit(
+      io,
+      command,
+      invocation.json,
+      err,
+      key,
+      id,
+      `If it did, the override is ${id} (Idempotency-Key ${key}). See whether it is in force with "dnsquorum status" ` +
+        `(its Overrides table) or "dnsquorum audit --since 15m"; end it with "dnsquorum release ${id}". ` +
+        `To send it again with no risk of a second override, run the same command with --idempotency-key ${key}.`,
+    );
+  }
   const o = created.override;
   const notes = [...(created.replaced === null ? [] : [`  replaced ${created.replaced}`]), ...created.warnings.map((w) => `  warning: ${oneLine(w)}`)];
 
@@ -491,38 +589,64 @@ function afterRelease(o: OverrideView): string {
     : `  ${o.action.value} of ${o.name} ${o.type} is back under health checks`;
 }
 
+/** " (released by bob at 2025-01-15T12:00:00Z: done)" or " (expired at ...)" */
+function endedText(o: OverrideView): string {
+  if (o.released !== null) return ` (released by ${o.released.actor} at ${isoSeconds(o.released.at)}${o.released.reason === '' ? '' : `: ${oneLine(o.released.reason)}`})`;
+  return ` (expired at ${isoSeconds(o.expiresAt)})`;
+}
+
 async function runRelease(invocation: ReleaseInvocation, io: CommandIo): Promise<number> {
   const { command, target } = invocation;
   const client = new ApiClient(await resolveApiTarget(command, invocation.values), invocation.actor === undefined ? {} : { actor: invocation.actor });
   const body: ReleaseRequest | undefined = invocation.reason === undefined ? undefined : { reason: invocation.reason };
-  const options = body === undefined ? {} : { body };
+  const key = invocation.idempotencyKey ?? randomUUID();
+  const options = { ...(body === undefined ? {} : { body }), idempotencyKey: key, onRetry: retryNotice(io, key) };
+  const what =
+    target.kind === 'id'
+      ? `override ${target.id}`
+      : target.value === undefined
+        ? `every override of ${target.record}`
+        : `the drain of ${target.value} of ${target.record}`;
   let answer;
   try {
     answer =
       target.kind === 'id'
-        ? await client.delete(`v1/overrides/${encodeURIComponent(target.id)}`, options)
-        : await client.delete(`v1/records/${encodeURIComponent(target.record)}/overrides`, {
+        ? await client.change('DELETE', `v1/overrides/${encodeURIComponent(target.id)}`, options)
+        : await client.change('DELETE', `v1/records/${encodeURIComponent(target.record)}/overrides`, {
             ...options,
             query: { ...(target.type === undefined ? {} : { type: target.type }), ...(target.value === undefined ? {} : { value: target.value }) },
           });
   } catch (err) {
+    if (isNoAnswer(err)) {
+      return noAnswerExit(
+        io,
+        command,
+        invocation.json,
+        err,
+        key,
+        target.kind === 'id' ? target.id : null,
+        `If it did, ${what} was released (Idempotency-Key ${key}). See what is in force with "dnsquorum status" or ` +
+          '"dnsquorum audit --since 15m". Running the same command again is safe: with nothing left in force it says "nothing to release"; ' +
+          `with --idempotency-key ${key} it gets the first answer.`,
+      );
+    }
     const errorBody = invocation.json ? jsonError(err) : undefined;
     if (errorBody !== undefined) io.out(errorBody);
     throw err;
   }
-  const { released } = parseAnswer(releasedAnswerSchema, answer.json, 'release');
+  const { released, ended } = parseAnswer(releasedAnswerSchema, answer.json, 'release');
   if (invocation.json) {
     io.out(jsonLine(answer.text));
     return 0;
   }
   if (released.length === 0) {
-    const what =
+    const why =
       target.kind === 'id'
-        ? `override ${target.id} was not in force`
+        ? `override ${target.id} was not in force${ended.map(endedText).join('')}`
         : target.value === undefined
           ? `no override of ${target.record} was in force`
           : `${target.value} of ${target.record} was not drained`;
-    io.out(`nothing to release: ${what}\n`);
+    io.out(`nothing to release: ${why}\n`);
     return 0;
   }
   const lines = released.flatMap((o) => [`released ${o.id}: ${overrideTitle(o)} (made by ${o.actor}: ${oneLine(o.reason)})`, afterRelease(o)]);

@@ -1,6 +1,6 @@
 import { API_CLIENT_OPTIONS, API_TARGET_HELP, ApiClient, jsonLine, resolveApiTarget } from '../api-client.js';
 import { parseStatusReport } from '../../control/api/status.js';
-import type { DaemonStatusReport } from '../../control/api/status.js';
+import type { CorruptStateFileStatus, DaemonStatusReport } from '../../control/api/status.js';
 import type { OverrideView } from '../../control/overrides/wire.js';
 import { describeAction } from '../../domain/override.js';
 import type { ClusterStatus, EndpointStatus, PeerStatus } from '../../cluster/status.js';
@@ -17,8 +17,8 @@ export const statusSpec: CommandSpec = {
   summary:
     "Shows the running daemon's state from its admin API: what each failover record serves and why, the manual\n" +
     'overrides in force, each provider per zone (in sync or lagging, last error, last write and how long it took to\n' +
-    'become visible, drift), the cluster (who writes, which peers are heard, refused peer messages) and each\n' +
-    "endpoint's health with every region's verdict and its age.\n" +
+    'become visible, drift, changes a guardrail holds back), the cluster (who writes, which peers are heard,\n' +
+    "refused peer messages) and each endpoint's health with every region's verdict and its age.\n" +
     `${API_TARGET_HELP}\n` +
     'Exit 0: shown; 1: the API could not be reached or refused the request.',
   options: {
@@ -88,6 +88,12 @@ function heardCell(peer: PeerStatus, now: number): string {
   return peer.fresh ? `fresh (${age} ago)` : `silent for ${age}`;
 }
 
+/** "+1.2 s": the peer's clock minus this replica's, as last measured. */
+function offsetCell(peer: PeerStatus): string {
+  if (peer.clockOffsetMs === null) return '-';
+  return `${peer.clockOffsetMs >= 0 ? '+' : '-'}${(Math.abs(peer.clockOffsetMs) / 1000).toFixed(1)} s${peer.refusesStale ? ' (refuses us: stale)' : ''}`;
+}
+
 function clusterLines(cluster: ClusterStatus, now: number): string[] {
   const lines: string[] = [
     `  this region: ${cluster.region} (${cluster.writerCapable ? 'may write' : 'prober only'})`,
@@ -103,13 +109,17 @@ function clusterLines(cluster: ClusterStatus, now: number): string[] {
       yesNo(p.seesQuorum),
       p.lastSentAt === null ? '-' : ago(p.lastSentAt, now),
       p.lastSendError ?? '-',
+      offsetCell(p),
     ]);
-    lines.push(...table(['PEER', 'HEARD', 'MAY WRITE', 'SEES QUORUM', 'LAST SENT', 'LAST SEND ERROR'], rows, '  '));
+    lines.push(...table(['PEER', 'HEARD', 'MAY WRITE', 'SEES QUORUM', 'LAST SENT', 'LAST SEND ERROR', 'CLOCK OFFSET'], rows, '  '));
   }
   const refused = Object.entries(cluster.rejected)
     .filter(([, n]) => n > 0)
     .sort(([a], [b]) => a.localeCompare(b));
   lines.push(`  refused peer messages: ${refused.length === 0 ? 'none' : refused.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
+  lines.push(
+    `  clock skew: ${cluster.clockSkewed.length === 0 ? 'none' : `${cluster.clockSkewed.join(', ')} refuse${cluster.clockSkewed.length === 1 ? 's' : ''} this replica's messages as stale (clocks more than the replay window apart)`}`,
+  );
   return lines;
 }
 
@@ -141,6 +151,14 @@ function overrideLines(overrides: readonly OverrideView[], now: number): string[
     .sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type) || a.createdAt - b.createdAt)
     .map((o) => [o.id, `${o.name} ${o.type}`, describeAction(o.action), o.actor, oneLine(o.reason), expiresCell(o, now), o.forced ? 'yes' : 'no']);
   return table(['ID', 'RECORD', 'ACTION', 'BY', 'REASON', 'EXPIRES', 'FORCED'], rows, '  ');
+}
+
+/** A local provider's state file that did not load at this start, and what became of it. */
+function corruptStateFileLine(file: CorruptStateFileStatus, now: number): string {
+  const found = `${file.provider}: state file ${file.path} did not load at start (${ago(file.at, now)}): ${file.problem}`;
+  return file.movedTo !== null
+    ? `${found}; moved aside to ${file.movedTo}, its zones rebuilt from the config (state below)`
+    : `${found}; could not be moved aside (${file.moveError ?? ''}): its zones are not served until it is moved away`;
 }
 
 /**
@@ -176,6 +194,7 @@ export function formatStatusReport(report: DaemonStatusReport): string {
   lines.push('', 'Overrides', ...overrideLines(report.overrides, now));
 
   lines.push('', 'Providers');
+  for (const file of report.corruptStateFiles ?? []) lines.push(`  ${corruptStateFileLine(file, now)}`);
   const zones = [...new Set(report.providers.flatMap((p) => p.zones.map((z) => z.zone)))].sort();
   if (zones.length === 0) lines.push('  (none)');
   for (const zone of zones) {
@@ -193,6 +212,10 @@ export function formatStatusReport(report: DaemonStatusReport): string {
     lines.push(...table(['PROVIDER', 'TYPE', 'STATE', 'LAG', 'LAST WRITE', 'DRIFT', 'LAST ERROR'], rows, '    '));
     for (const { p, z } of entries) {
       if (z.drift.current.length > 0) lines.push(`    ${p.provider} differs now (drift: report): ${z.drift.current.join(', ')}`);
+      for (const r of z.refused ?? []) {
+        const fix = r.forceable ? '`sync --apply --force` writes it' : 'never written';
+        lines.push(`    ${p.provider} holds back (${r.rule}, since ${ago(r.since, now)}; ${fix}): ${oneLine(r.message)} [${r.records.join(', ')}]`);
+      }
     }
   }
   return `${lines.join('\n')}\n`;

@@ -31,38 +31,63 @@ export interface ReadinessInput {
 }
 
 export interface ReadinessCheck {
-  readonly name: 'running' | 'quorum-data' | 'providers';
+  readonly name: 'running' | 'quorum-data' | 'providers' | 'guardrails';
   readonly ok: boolean;
+  /** Whether readiness needs it; a check that is not required only marks the answer degraded. */
+  readonly required: boolean;
   readonly detail: string;
+}
+
+export interface Readiness {
+  /** Every required check is ok. */
+  readonly ready: boolean;
+  /** Some check that readiness does not need is not ok: someone should look, traffic need not move. */
+  readonly degraded: boolean;
+  readonly checks: ReadinessCheck[];
 }
 
 /**
  * Ready: the daemon runs on a loaded config, every failover record has quorum data (each endpoint
  * decided up or down), and no provider's last pass failed. A replica that does not write has not
  * asked its providers; that is not held against it.
+ *
+ * Changes a guardrail holds back (a provider zone's `refused`) are listed, but do not make the
+ * replica unready: that provider still takes every other write, failover included, and a
+ * replica taken out of service for it would help nobody. They make the answer `degraded`.
  */
-export function readiness(input: ReadinessInput): { ready: boolean; checks: ReadinessCheck[] } {
+export function readiness(input: ReadinessInput): Readiness {
   const failing = input.sync.providers.flatMap((p) =>
     p.zones.filter((z) => z.state === 'lagging' && z.lastError !== null).map((z) => `${p.provider} (${z.zone}): ${z.lastError?.message ?? ''}`),
   );
   const held = input.sync.providers.every((p) => p.zones.every((z) => z.state === 'held' || z.state === 'unknown'));
+  const refused = input.sync.providers.flatMap((p) =>
+    p.zones.flatMap((z) => (z.refused ?? []).map((r) => `${p.provider} (${z.zone}) ${r.rule}: ${r.records.join(', ')}`)),
+  );
   const checks: ReadinessCheck[] = [
-    { name: 'running', ok: input.state === 'running', detail: `the daemon is ${input.state}` },
+    { name: 'running', ok: input.state === 'running', required: true, detail: `the daemon is ${input.state}` },
     {
       name: 'quorum-data',
       ok: input.hold.waitingFor.length === 0,
+      required: true,
       detail: input.hold.waitingFor.length === 0 ? 'every failover record has quorum data' : `waiting for quorum data on ${input.hold.waitingFor.join(', ')}`,
     },
     {
       name: 'providers',
       ok: failing.length === 0,
+      required: true,
       detail: failing.length > 0 ? `failing: ${failing.join('; ')}` : held ? 'not asked yet (this replica does not write now)' : 'every provider answered its last pass',
     },
+    {
+      name: 'guardrails',
+      ok: refused.length === 0,
+      required: false,
+      detail: refused.length > 0 ? `held back (every other change, failover included, is written): ${refused.join('; ')}` : 'no change is held back',
+    },
   ];
-  return { ready: checks.every((c) => c.ok), checks };
+  return { ready: checks.every((c) => c.ok || !c.required), degraded: checks.some((c) => !c.ok && !c.required), checks };
 }
 
-/** GET /readyz: 200 when ready, else 503; both list every check. */
+/** GET /readyz: 200 when ready (degraded or not), else 503; both list every check. */
 export function readyzRoute(check: () => { ready: boolean; checks: ReadinessCheck[] }): Route {
   return {
     method: 'GET',
@@ -84,7 +109,7 @@ export function reloadRoute(reload: () => Promise<ReloadOutcome>): Route {
   return {
     method: 'POST',
     path: '/v1/reload',
-    auth: true,
+    auth: 'operate',
     handle: async () => {
       const outcome = await reload();
       if (outcome.result === 'invalid') throw new ApiError(400, 'DQ_CONFIG_INVALID', outcome.message);

@@ -4,7 +4,7 @@ import { formatDuration, parseDuration } from '../../config/duration.js';
 import type { OverridesConfig } from '../../config/types.js';
 import type { HealthView } from '../../domain/health.js';
 import { MAX_REASON_LENGTH, describeAction, entryState, slotOf } from '../../domain/override.js';
-import type { Override, OverrideAction, OverrideEntry, OverrideRelease } from '../../domain/override.js';
+import type { Override, OverrideAction, OverrideEntry } from '../../domain/override.js';
 import { FAILOVER_TYPES } from '../../domain/record.js';
 import type { RecordKey } from '../../domain/record.js';
 import type { FailoverRecordSpec, ZoneSpec } from '../../domain/zone.js';
@@ -16,7 +16,8 @@ import type { FoundFailoverRecord, OverrideCheckResult } from '../../plan/overri
 import type { RecordStatus } from '../../sync/status.js';
 import { ApiError } from './server.js';
 import type { ApiRequest, ApiResponse, Route } from './server.js';
-import type { OverrideStore } from '../overrides/store.js';
+import { IdempotencyMemory, idempotencyKeyOf, overrideIdForKey, reused } from '../overrides/idempotency.js';
+import type { OverrideStore, ReleaseOutcome } from '../overrides/store.js';
 import type { AuditEvent, AuditLog } from '../audit/log.js';
 import type {
   AuditAnswer,
@@ -34,6 +35,8 @@ import { overrideView } from '../overrides/wire.js';
 /**
  * The admin API's override, record and audit routes (shapes in override-wire.ts). Every change is
  * checked, stored, audited and announced (`changed`) in that order; a refusal is audited too.
+ * A change sent with an Idempotency-Key is made once however often it is sent
+ * (overrides/idempotency.ts).
  */
 
 export interface OverrideRoutesOptions {
@@ -200,11 +203,26 @@ function sameRecord(o: Pick<Override, 'zone' | 'name' | 'type'>, zone: string, s
   return o.zone === zone && o.name === spec.name && o.type === spec.type;
 }
 
+function sameAction(a: OverrideAction, b: OverrideAction): boolean {
+  return a.kind === 'force-pool' ? b.kind === 'force-pool' && a.pool === b.pool : b.kind === 'drain' && a.value === b.value;
+}
+
+/** A create request as checked: what the override is to be, before the safety check. */
+interface CreateAsked {
+  readonly zone: ZoneSpec;
+  readonly spec: FailoverRecordSpec;
+  readonly action: OverrideAction;
+  readonly reason: string;
+  readonly durationMs: number;
+  readonly force: boolean;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
   const { store, clock, region } = options;
   const logger = options.logger.child({ component: 'overrides' });
+  const keys = new IdempotencyMemory({ clock });
 
   const activeEntries = (): OverrideEntry[] => {
     const now = clock.now();
@@ -237,12 +255,45 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
     const type = checkType(body.type);
     const { zone, spec } = lookupRecord(options.zones(), body.record, type);
     const action = inRecordTerms(spec, body.action);
-    const durationMs = durationOf(body.for, options.limits());
+    const asked: CreateAsked = { zone, spec, action, reason, durationMs: durationOf(body.for, options.limits()), force: body.force === true };
+    const key = idempotencyKeyOf(req.headers);
+    if (key === undefined) return make(req, asked, newOverrideId(store));
+    const { actor, token } = who(req);
+    const fingerprint = JSON.stringify(['create', zone.name, spec.name, spec.type, action, reason, body.for ?? null, asked.force, actor, token]);
+    return keys.run(key, fingerprint, () => {
+      const id = overrideIdForKey(key);
+      const held = store.find(id);
+      return held === undefined ? make(req, asked, id) : Promise.resolve(alreadyMade(req, key, held, asked));
+    });
+  };
 
+  /**
+   * A request sent again with its key, whose first answer this replica does not remember (it
+   * restarted since, or another replica took the first): the override its key made is found by
+   * its id and answered as it is now.
+   */
+  const alreadyMade = (req: ApiRequest, key: string, held: OverrideEntry, asked: CreateAsked): ApiResponse => {
+    const o = held.override;
+    const { actor, token } = who(req);
+    const same =
+      sameRecord(o, asked.zone.name, asked.spec) && sameAction(o.action, asked.action) && o.reason === asked.reason && o.actor === actor && o.token === token;
+    if (!same) throw reused(key, `override ${describeOverride(o)}`);
+    const view = overrideView(held, clock.now());
+    logger.info({ id: o.id, state: view.state, actor }, 'override request sent again with its Idempotency-Key: answered with the override it made');
+    const answer: CreatedOverrideAnswer = {
+      override: view,
+      replaced: null,
+      warnings: [`this request was made before (Idempotency-Key ${key}): override ${o.id}, taken at ${o.origin}, is ${view.state}`],
+    };
+    return { status: 200, body: answer };
+  };
+
+  const make = async (req: ApiRequest, asked: CreateAsked, id: string): Promise<ApiResponse> => {
+    const { zone, spec, action, reason, durationMs } = asked;
     const now = clock.now();
     const { actor, token } = who(req);
     const draft: Override = {
-      id: newOverrideId(store),
+      id,
       zone: zone.name,
       name: spec.name,
       type: spec.type,
@@ -265,7 +316,7 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
     const what = `${describeAction(action)} for ${formatDuration(durationMs)}`;
     const base = { zone: zone.name, record: spec.name, type: spec.type, what, why: reason } as const;
 
-    if (!verdict.ok && body.force !== true) {
+    if (!verdict.ok && !asked.force) {
       await audit(req, { ...base, action: 'refused', result: `refused: ${verdict.reason}`, overrideId: null });
       logger.warn({ record: spec.name, type: spec.type, action: describeAction(action), actor, reason: verdict.reason }, 'override refused by the safety check');
       throw new ApiError(409, 'DQ_OVERRIDE_REFUSED', verdict.reason);
@@ -293,34 +344,48 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
     return { status: 201, body: answer };
   };
 
-  /** Releases each override (all active when asked); one audit line each. Stops at the first store failure. */
-  const releaseAll = async (req: ApiRequest, targets: readonly Override[], reason: string): Promise<OverrideView[]> => {
+  /**
+   * Releases what `selects` picks among the overrides in force when the store gets to the release
+   * (after every change queued before it), one audit line each. The answer is what the store did
+   * then: a failover queued just before is released with the rest, one queued after is not.
+   */
+  const releaseSelected = async (
+    req: ApiRequest,
+    selects: (o: Override) => boolean,
+    reason: string,
+    notReleased: string,
+  ): Promise<{ released: OverrideView[]; ended: OverrideView[] }> => {
     const { actor, token } = who(req);
-    const released: OverrideView[] = [];
+    const why = reason === '' ? '(no reason given)' : reason;
+    const fields = (o: Override): Pick<AuditEvent, 'zone' | 'what' | 'why' | 'overrideId'> & { record: string; type: string } => ({
+      zone: o.zone,
+      record: o.name,
+      type: o.type,
+      what: describeAction(o.action),
+      why,
+      overrideId: o.id,
+    });
+    let outcome: ReleaseOutcome;
     try {
-      for (const o of targets) {
-        const by: OverrideRelease = { at: clock.now(), actor, token, reason };
-        const fields = { zone: o.zone, record: o.name, type: o.type, what: describeAction(o.action), why: reason === '' ? '(no reason given)' : reason, overrideId: o.id };
-        let entry: OverrideEntry | undefined;
-        try {
-          entry = await store.release(o.id, by);
-        } catch (err) {
-          const message = errorMessage(err);
-          await audit(req, { ...fields, action: 'release', result: `failed: ${message}` });
-          logger.error({ err, id: o.id }, 'override release could not be stored');
-          const done = released.length === 0 ? '' : ` (released before it: ${released.map((v) => v.id).join(', ')})`;
-          throw new ApiError(500, 'DQ_STATE_WRITE', `override ${o.id} was not released: ${message}${done}`, { cause: err });
-        }
-        // It ended between the lookup and now (expired, or released by a peer): nothing to release.
-        if (entry === undefined) continue;
-        await audit(req, { ...fields, action: 'release', result: 'released' });
+      outcome = await store.releaseWhere(selects, { at: clock.now(), actor, token, reason });
+    } catch (err) {
+      const message = errorMessage(err);
+      // Nothing was released, so what is in force now is what the release picked.
+      const picked = store.active().filter(selects);
+      for (const o of picked) await audit(req, { ...fields(o), action: 'release', result: `failed: ${message}` });
+      logger.error({ err, ids: picked.map((o) => o.id) }, 'override release could not be stored');
+      throw new ApiError(500, 'DQ_STATE_WRITE', `${notReleased}: ${message}`, { cause: err });
+    }
+    try {
+      for (const { override: o } of outcome.released) {
+        await audit(req, { ...fields(o), action: 'release', result: 'released' });
         logger.info({ id: o.id, record: o.name, type: o.type, action: describeAction(o.action), actor }, 'override released');
-        released.push(overrideView(entry, clock.now()));
       }
     } finally {
-      if (released.length > 0) options.changed();
+      if (outcome.released.length > 0) options.changed();
     }
-    return released;
+    const now = clock.now();
+    return { released: outcome.released.map((e) => overrideView(e, now)), ended: outcome.ended.map((e) => overrideView(e, now)) };
   };
 
   const releaseReason = (body: unknown): string => {
@@ -329,44 +394,42 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
     return parsed.reason === undefined ? '' : checkReason(parsed.reason, 'reason');
   };
 
-  const notActive = (id: string): ApiError => {
-    const entry = store.find(id);
-    const now = clock.now();
-    let why = `no override ${id}`;
-    if (entry !== undefined && entry.released !== null) why = `override ${id} was already released by ${entry.released.actor} ${Math.round((now - entry.released.at) / 1000)}s ago`;
-    else if (entry !== undefined) why = `override ${id} expired ${Math.round((now - entry.override.expiresAt) / 1000)}s ago`;
-    return new ApiError(404, 'DQ_OVERRIDE_UNKNOWN', `${why}; ${whatIsActive()}`);
+  /** Runs a release, once per Idempotency-Key when the request has one. */
+  const onceByKey = (req: ApiRequest, asked: readonly unknown[], act: () => Promise<ApiResponse>): Promise<ApiResponse> => {
+    const key = idempotencyKeyOf(req.headers);
+    if (key === undefined) return act();
+    const { actor, token } = who(req);
+    return keys.run(key, JSON.stringify([...asked, actor, token]), act);
   };
 
+  /** An id held but no longer in force answers 200 with it in `ended`; only an id never held (or forgotten) is a 404. */
   const releaseById = async (req: ApiRequest): Promise<ApiResponse> => {
     const id = req.params.id ?? '';
     const reason = releaseReason(req.body);
-    const target = store.active().find((o) => o.id === id);
-    if (target === undefined) throw notActive(id);
-    const released = await releaseAll(req, [target], reason);
-    if (released.length === 0) throw notActive(id);
-    const answer: ReleasedAnswer = { released };
-    return { status: 200, body: answer };
+    return onceByKey(req, ['release', id, reason], async () => {
+      const { released, ended } = await releaseSelected(req, (o) => o.id === id, reason, `override ${id} was not released`);
+      if (released.length === 0 && ended.length === 0) throw new ApiError(404, 'DQ_OVERRIDE_UNKNOWN', `no override ${id}; ${whatIsActive()}`);
+      const answer: ReleasedAnswer = { released, ended };
+      return { status: 200, body: answer };
+    });
   };
 
+  /** A known record (and value) with nothing in force answers 200 with nothing released: there is nothing to release. */
   const releaseByRecord = async (req: ApiRequest): Promise<ApiResponse> => {
     const reason = releaseReason(req.body);
     const type = checkType(req.query.get('type') ?? undefined);
     const { zone, spec } = lookupRecord(options.zones(), req.params.name ?? '', type);
     const rawValue = req.query.get('value');
     const value = rawValue === null ? undefined : inRecordTerms(spec, { kind: 'drain', value: rawValue });
-    const ofRecord = store.active().filter((o) => sameRecord(o, zone.name, spec));
-    const targets = value === undefined ? ofRecord : ofRecord.filter((o) => slotOf(o) === slotOf({ zone: zone.name, name: spec.name, type: spec.type, action: value }));
-    const none = (): ApiError => {
-      const asked = value === undefined ? `${spec.name} ${spec.type} has no active override` : `${spec.name} ${spec.type} has no active ${describeAction(value)}`;
-      const context = ofRecord.length > 0 ? `its active overrides: ${ofRecord.map(describeOverride).join(', ')}` : whatIsActive();
-      return new ApiError(404, 'DQ_OVERRIDE_UNKNOWN', `${asked}; ${context}`);
-    };
-    if (targets.length === 0) throw none();
-    const released = await releaseAll(req, targets, reason);
-    if (released.length === 0) throw none();
-    const answer: ReleasedAnswer = { released };
-    return { status: 200, body: answer };
+    const slot = value === undefined ? null : slotOf({ zone: zone.name, name: spec.name, type: spec.type, action: value });
+    const selects = (o: Override): boolean => sameRecord(o, zone.name, spec) && (slot === null || slotOf(o) === slot);
+    const notReleased = value === undefined ? `the overrides of ${spec.name} ${spec.type} were not released` : `the ${describeAction(value)} of ${spec.name} ${spec.type} was not released`;
+    return onceByKey(req, ['release-record', zone.name, spec.name, spec.type, slot, reason], async () => {
+      const { released } = await releaseSelected(req, selects, reason, notReleased);
+      // Only overrides in force are picked by record: none is asked for that had ended.
+      const answer: ReleasedAnswer = { released, ended: [] };
+      return { status: 200, body: answer };
+    });
   };
 
   const list = (req: ApiRequest): Promise<ApiResponse> => {
@@ -429,12 +492,12 @@ export function overrideRoutes(options: OverrideRoutesOptions): Route[] {
   };
 
   return [
-    { method: 'GET', path: '/v1/overrides', auth: true, handle: list },
-    { method: 'POST', path: '/v1/overrides', auth: true, handle: create },
-    { method: 'GET', path: '/v1/overrides/:id', auth: true, handle: show },
-    { method: 'DELETE', path: '/v1/overrides/:id', auth: true, handle: releaseById },
-    { method: 'DELETE', path: '/v1/records/:name/overrides', auth: true, handle: releaseByRecord },
-    { method: 'GET', path: '/v1/records', auth: true, handle: records },
-    { method: 'GET', path: '/v1/audit', auth: true, handle: auditRoute },
+    { method: 'GET', path: '/v1/overrides', auth: 'read', handle: list },
+    { method: 'POST', path: '/v1/overrides', auth: 'operate', handle: create },
+    { method: 'GET', path: '/v1/overrides/:id', auth: 'read', handle: show },
+    { method: 'DELETE', path: '/v1/overrides/:id', auth: 'operate', handle: releaseById },
+    { method: 'DELETE', path: '/v1/records/:name/overrides', auth: 'operate', handle: releaseByRecord },
+    { method: 'GET', path: '/v1/records', auth: 'read', handle: records },
+    { method: 'GET', path: '/v1/audit', auth: 'read', handle: auditRoute },
   ];
 }

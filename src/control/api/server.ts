@@ -1,25 +1,32 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { unwatchFile, watchFile } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { HostPort } from '../../config/types.js';
 import { MAX_ACTOR_LENGTH } from '../../domain/override.js';
-import { DnsQuorumError, errorMessage } from '../../lib/errors.js';
+import { DnsQuorumError, errorMessage, errorSummary } from '../../lib/errors.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { ApiError } from '../../lib/api-route.js';
-import type { ApiMethod, ApiRequest, ApiResponse, Route } from '../../lib/api-route.js';
+import { ApiError, scopeAllows } from '../../lib/api-route.js';
+import type { ApiMethod, ApiRequest, ApiResponse, ApiScope, Route } from '../../lib/api-route.js';
+import { describeCertificate, readTlsPair } from '../../lib/tls-files.js';
+import type { TlsFiles, TlsPair } from '../../lib/tls-files.js';
 
 /**
- * The admin HTTP API: a small router on node:http. Routes answer JSON (or text, for metrics);
- * every failure is a JSON error with a stable code, so the CLI and scripts can act on it.
+ * The admin HTTP API: a small router on node:http, or node:https with api.tls. Routes answer JSON
+ * (or text, for metrics); every failure is a JSON error with a stable code, so the CLI and scripts
+ * can act on it.
  */
 
 // The route contract lives in src/lib so that lower layers (cluster, metrics) can contribute routes;
 // whoever wires the server takes it from here with the server.
 export { ApiError };
-export type { ApiMethod, ApiRequest, ApiResponse, Route };
+export type { ApiMethod, ApiRequest, ApiResponse, ApiScope, Route };
 
 export interface AdminApiOptions {
   readonly listen: HostPort;
@@ -28,9 +35,22 @@ export interface AdminApiOptions {
    * who acted in audit records. Empty: routes with auth answer 403 DQ_API_DISABLED.
    */
   readonly tokens: ReadonlyMap<string, string>;
+  /** Each token's scope by the same names; a token not in it operates (as every token did before scopes). */
+  readonly scopes?: ReadonlyMap<string, ApiScope>;
+  /**
+   * Serve https with this certificate and key. The files are read at start (a problem stops the
+   * start), and again when either changes and on reloadTls(); a new pair serves new connections
+   * without the listener closing, a refused one leaves the previous pair serving.
+   */
+  readonly tls?: TlsFiles;
+  /** How often the TLS files are looked at for a change; TLS_WATCH_INTERVAL_MS unless set (tests). */
+  readonly tlsWatchIntervalMs?: number;
   readonly routes: readonly Route[];
   readonly logger: Logger;
 }
+
+/** How a reload of the TLS pair ended: taken, the same as served, or refused (the previous pair goes on). */
+export type TlsReloadResult = 'reloaded' | 'unchanged' | 'refused';
 
 /** Request bodies beyond this are refused: every admin request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -42,6 +62,11 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** close() waits this long for requests in flight, then cuts their connections. */
 const CLOSE_GRACE_MS = 5_000;
+/**
+ * The TLS files are polled (stat) this often. Polling, not inotify: a Kubernetes Secret volume
+ * swaps a symlink rather than writing the file, and bind mounts may deliver no events at all.
+ */
+export const TLS_WATCH_INTERVAL_MS = 2_000;
 
 export const DISABLED_MESSAGE = 'the admin API has no token: set api.token in the config to use the admin API';
 
@@ -84,8 +109,25 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-function hashTokens(tokens: ReadonlyMap<string, string>): { readonly name: string; readonly hash: Buffer }[] {
-  return [...tokens].map(([name, token]) => ({ name, hash: sha256(token) }));
+interface TokenHash {
+  readonly name: string;
+  readonly hash: Buffer;
+  readonly scope: ApiScope;
+}
+
+function hashTokens(tokens: ReadonlyMap<string, string>, scopes: ReadonlyMap<string, ApiScope> | undefined): TokenHash[] {
+  return [...tokens].map(([name, token]) => ({ name, hash: sha256(token), scope: scopes?.get(name) ?? 'operate' }));
+}
+
+/** The scope a route needs: `auth: true` (routes declared before scopes) needs operate. */
+function neededScope(route: Route): ApiScope | undefined {
+  if (route.auth === false) return undefined;
+  return route.auth === true ? 'operate' : route.auth;
+}
+
+/** Whether a file's stat changed in a way a new content may hide behind (a rewrite, or a symlink swapped to a new file). */
+function fileChanged(current: Stats, previous: Stats): boolean {
+  return current.mtimeMs !== previous.mtimeMs || current.ctimeMs !== previous.ctimeMs || current.ino !== previous.ino || current.size !== previous.size;
 }
 
 function listenReason(err: unknown): string {
@@ -180,38 +222,118 @@ function parseTarget(url: string | undefined): { path: string; segments: string[
 
 export class AdminApi {
   readonly name = 'admin-api';
-  private readonly server: Server;
+  private readonly server: HttpServer | HttpsServer;
   private readonly routes: readonly CompiledRoute[];
-  private tokenHashes: readonly { readonly name: string; readonly hash: Buffer }[];
+  private tokenHashes: readonly TokenHash[];
   private readonly logger: Logger;
   private readonly listenAt: HostPort;
   /** Responses in flight per connection, so a protocol error never writes into one already started. */
   private readonly inFlight = new WeakMap<Socket, ServerResponse>();
   private listening = false;
+  private tlsFiles: TlsFiles | undefined;
+  private readonly tlsWatchIntervalMs: number;
+  /** The pair being served, to tell a real change from a touched file. */
+  private tlsServed: TlsPair | undefined;
+  /** The last refusal logged, so a file that stays broken is logged once, not on every poll. */
+  private tlsRefusal: string | undefined;
+  /** One TLS reload at a time: a rotation touches both files, and SIGHUP may come as well. */
+  private tlsQueue: Promise<unknown> = Promise.resolve();
+  private readonly onTlsFileChange = (current: Stats, previous: Stats): void => {
+    if (fileChanged(current, previous)) void this.reloadTls();
+  };
 
   constructor(options: AdminApiOptions) {
     this.routes = options.routes.map(compileRoute);
-    this.tokenHashes = hashTokens(options.tokens);
+    this.tokenHashes = hashTokens(options.tokens, options.scopes);
     this.logger = options.logger;
     this.listenAt = options.listen;
-    this.server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+    this.tlsFiles = options.tls;
+    this.tlsWatchIntervalMs = options.tlsWatchIntervalMs ?? TLS_WATCH_INTERVAL_MS;
+    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       this.onRequest(req, res).catch((err: unknown) => {
         // onRequest answers every failure itself; this only catches a failure to write the answer.
         this.logger.warn({ err, method: req.method, path: req.url?.split('?')[0] }, 'admin API: could not answer a request');
         res.destroy();
       });
-    });
+    };
+    // With TLS the certificate is set in start(), before the first connection is accepted.
+    this.server = options.tls === undefined ? createHttpServer(serverOptions, onRequest) : createHttpsServer(serverOptions, onRequest);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       this.onClientError(err, socket);
     });
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+      // A client that does not trust the certificate, or speaks plain HTTP to this port.
+      this.logger.debug({ reason: err.code ?? err.message }, 'admin API: TLS handshake failed');
+    });
   }
 
-  /** Takes new tokens (a config reload); requests already authenticated are not asked again. */
-  setTokens(tokens: ReadonlyMap<string, string>): void {
-    this.tokenHashes = hashTokens(tokens);
+  /** Takes new tokens and scopes (a config reload); requests already authenticated are not asked again. */
+  setTokens(tokens: ReadonlyMap<string, string>, scopes?: ReadonlyMap<string, ApiScope>): void {
+    this.tokenHashes = hashTokens(tokens, scopes);
   }
 
-  start(): Promise<void> {
+  /**
+   * Reads the certificate and key again (from `files` when the config now names others) and
+   * serves them to new connections; the listener and open connections stay. A pair that does not
+   * load is logged (DQ_TLS_INVALID) and the previous one goes on. Never rejects. Without api.tls
+   * at start there is nothing to reload: http and https are different servers.
+   */
+  reloadTls(files?: TlsFiles): Promise<TlsReloadResult> {
+    const next = this.tlsQueue.then(() => this.loadTls(files ?? this.tlsFiles));
+    this.tlsQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async loadTls(files: TlsFiles | undefined): Promise<TlsReloadResult> {
+    if (files === undefined || this.tlsFiles === undefined || !this.listening || !('setSecureContext' in this.server)) return 'unchanged';
+    if (files.cert !== this.tlsFiles.cert || files.key !== this.tlsFiles.key) {
+      this.unwatchTls();
+      this.tlsFiles = files;
+      this.watchTls();
+    }
+    let pair: TlsPair;
+    try {
+      pair = await readTlsPair(files, 'api.tls');
+      if (this.tlsServed !== undefined && this.tlsServed.cert === pair.cert && this.tlsServed.key === pair.key) {
+        this.tlsRefusal = undefined;
+        return 'unchanged';
+      }
+      this.server.setSecureContext(pair);
+    } catch (err) {
+      const { code, message } = errorSummary(err);
+      if (this.tlsRefusal !== message) this.logger.error({ code, cert: files.cert, key: files.key }, `admin API: the TLS pair was not reloaded, the previous one goes on serving: ${message}`);
+      this.tlsRefusal = message;
+      return 'refused';
+    }
+    this.tlsRefusal = undefined;
+    this.tlsServed = pair;
+    this.logger.info({ cert: files.cert, ...describeCertificate(pair.cert) }, 'admin API: TLS certificate reloaded; new connections get it');
+    return 'reloaded';
+  }
+
+  private watchTls(): void {
+    if (this.tlsFiles === undefined) return;
+    // Not persistent: a watched file never keeps the process alive.
+    for (const path of new Set([this.tlsFiles.cert, this.tlsFiles.key])) watchFile(path, { interval: this.tlsWatchIntervalMs, persistent: false }, this.onTlsFileChange);
+  }
+
+  private unwatchTls(): void {
+    if (this.tlsFiles === undefined) return;
+    for (const path of new Set([this.tlsFiles.cert, this.tlsFiles.key])) unwatchFile(path, this.onTlsFileChange);
+  }
+
+  async start(): Promise<void> {
+    if (this.tlsFiles !== undefined && 'setSecureContext' in this.server) {
+      const pair = await readTlsPair(this.tlsFiles, 'api.tls');
+      this.server.setSecureContext(pair);
+      this.tlsServed = pair;
+    }
+    await this.listen();
+    this.watchTls();
+  }
+
+  private listen(): Promise<void> {
     const where = formatHostPort(this.listenAt);
     return new Promise((resolve, reject) => {
       const onError = (err: unknown): void => {
@@ -224,7 +346,8 @@ export class AdminApi {
         this.server.on('error', (err) => {
           this.logger.error({ err }, 'admin API server error');
         });
-        this.logger.info({ listen: formatHostPort(this.address()) }, 'admin API listening');
+        const certificate = this.tlsServed === undefined ? {} : { cert: this.tlsFiles?.cert, ...describeCertificate(this.tlsServed.cert) };
+        this.logger.info({ listen: formatHostPort(this.address()), tls: this.tlsServed !== undefined, ...certificate }, 'admin API listening');
         resolve();
       });
     });
@@ -241,6 +364,7 @@ export class AdminApi {
   close(): Promise<void> {
     if (!this.listening) return Promise.resolve();
     this.listening = false;
+    this.unwatchTls();
     return new Promise((resolve) => {
       const cut = setTimeout(() => {
         this.server.closeAllConnections();
@@ -297,14 +421,18 @@ export class AdminApi {
       throw new ApiError(405, 'DQ_API_METHOD', `${target.path} does not take ${req.method ?? 'this method'}; it takes ${allow}`, { headers: { allow } });
     }
     const { route } = chosen.compiled;
-    const caller = route.auth ? this.authenticate(req) : { actor: null, tokenName: null };
+    const needed = neededScope(route);
+    const caller = needed === undefined ? { actor: null, tokenName: null } : this.authenticate(req, `${route.method} ${route.path}`, needed);
     const rawBody = await this.readRawBody(req, route.maxBodyBytes ?? MAX_BODY_BYTES);
     const body = route.rawBodyOnly === true ? null : parseJsonBody(rawBody);
     return route.handle({ method: route.method, path: target.path, params: chosen.params, query: target.query, body, rawBody, headers: req.headers, ...caller });
   }
 
-  /** Checks the bearer token; returns the token's name and the actor the client names (null if none). */
-  private authenticate(req: IncomingMessage): { actor: string | null; tokenName: string } {
+  /**
+   * Checks the bearer token and that its scope covers `needed`; returns the token's name and the
+   * actor the client names (null if none).
+   */
+  private authenticate(req: IncomingMessage, routeName: string, needed: ApiScope): { actor: string | null; tokenName: string } {
     if (this.tokenHashes.length === 0) throw new ApiError(403, 'DQ_API_DISABLED', DISABLED_MESSAGE);
     const unauthorized = (message: string): ApiError =>
       new ApiError(401, 'DQ_API_UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer realm="dnsquorum"' } });
@@ -315,11 +443,15 @@ export class AdminApi {
     // Hashing first gives both sides the same length, so timingSafeEqual never reveals the token's
     // length; every token is compared, so the time taken does not say which one nearly matched.
     const offered = sha256(match[1]);
-    let tokenName: string | undefined;
-    for (const { name, hash } of this.tokenHashes) {
-      if (timingSafeEqual(offered, hash) && tokenName === undefined) tokenName = name;
+    let matched: TokenHash | undefined;
+    for (const token of this.tokenHashes) {
+      if (timingSafeEqual(offered, token.hash) && matched === undefined) matched = token;
     }
-    if (tokenName === undefined) throw unauthorized('the bearer token is wrong');
+    if (matched === undefined) throw unauthorized('the bearer token is wrong');
+    const tokenName = matched.name;
+    if (!scopeAllows(matched.scope, needed)) {
+      throw new ApiError(403, 'DQ_API_FORBIDDEN', `token "${tokenName}" has scope ${matched.scope}; ${routeName} needs a token of scope ${needed}`);
+    }
     const actor = req.headers['x-dnsquorum-actor'];
     if (typeof actor !== 'string' || actor === '') return { actor: null, tokenName };
     if (actor.length > MAX_ACTOR_LENGTH || /[\p{Cc}]/u.test(actor)) {

@@ -25,13 +25,25 @@ export interface DaemonStatusReport extends SyncStatus {
   readonly overrides: readonly OverrideView[];
   /** The config file in use, when it was loaded, and how the last reload ended. */
   readonly config: ReloadStatus;
+  /** Local providers' state files that did not load at this start, and what was done about them. */
+  readonly corruptStateFiles?: readonly CorruptStateFileStatus[];
+}
+
+/** A local provider's state file that did not load at start: moved aside (movedTo), or not (moveError). */
+export interface CorruptStateFileStatus {
+  readonly provider: string;
+  readonly path: string;
+  readonly problem: string;
+  readonly movedTo: string | null;
+  readonly moveError: string | null;
+  readonly at: number;
 }
 
 export function statusRoute(source: () => DaemonStatusReport): Route {
   return {
     method: 'GET',
     path: '/v1/status',
-    auth: true,
+    auth: 'read',
     handle: () => Promise.resolve({ status: 200, body: source() }),
   };
 }
@@ -60,6 +72,8 @@ const providerZoneSchema = z.object({
       visible: z.enum(['pending', 'visible', 'timed-out', 'superseded']),
     })
     .nullable(),
+  // A daemon from before refusals were reported sends none.
+  refused: z.array(z.object({ rule: z.string(), forceable: z.boolean(), message: z.string(), records: z.array(z.string()), since: epochMs })).default([]),
   drift: z.object({ detected: count, repaired: count, current: z.array(z.string()) }),
 });
 
@@ -75,6 +89,12 @@ const peerSchema = z.object({
   seesQuorum: z.boolean(),
   lastSentAt: epochMs.nullable(),
   lastSendError: z.string().nullable(),
+  // A daemon from before the clock-skew report sends none of these.
+  lastAnsweredAt: epochMs.nullable().default(null),
+  alive: z.boolean().default(true),
+  refusesStale: z.boolean().default(false),
+  clockOffsetMs: z.number().nullable().default(null),
+  stampsRefused: count.default(0),
 });
 
 const clusterSchema = z.object({
@@ -86,6 +106,7 @@ const clusterSchema = z.object({
   writer: z.string().nullable(),
   peers: z.array(peerSchema),
   rejected: rejectedSchema,
+  clockSkewed: z.array(z.string()).default([]),
 });
 
 const endpointSchema = z.object({
@@ -128,6 +149,10 @@ const reportSchema = z.object({
       lastReload: z.object({ at: epochMs, result: z.enum(RELOAD_RESULTS), message: z.string() }).nullable(),
     })
     .default({ source: '', loadedAt: 0, lastReload: null }),
+  // A daemon from before it sends none.
+  corruptStateFiles: z
+    .array(z.object({ provider: z.string(), path: z.string(), problem: z.string(), movedTo: z.string().nullable(), moveError: z.string().nullable(), at: epochMs }))
+    .default([]),
 });
 
 /** "providers[0].zones[1].lagMs" */

@@ -473,7 +473,41 @@ export class Metrics {
         }
       },
     });
+    new Gauge({
+      name: 'dnsquorum_cluster_peer_clock_offset_seconds',
+      help: "The peer's clock minus this replica's, as last measured from its signed messages or its signed stale answers; absent until measured.",
+      labelNames: ['peer'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of read()?.cluster.peers ?? []) {
+          if (peer.clockOffsetMs !== null && Number.isFinite(peer.clockOffsetMs)) this.set({ peer: peer.region }, peer.clockOffsetMs / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'dnsquorum_cluster_peers_refusing_stale',
+      help: "Peers whose last answer refused this replica's message as stale: their clocks and this one's differ by more than the replay window.",
+      registers,
+      collect() {
+        this.reset();
+        const cluster = read()?.cluster;
+        if (cluster !== undefined) this.set(cluster.clockSkewed.length);
+      },
+    });
     // The cluster keeps its own running counts.
+    const stampsRefused = new CountFollower();
+    new Counter({
+      name: 'dnsquorum_peer_override_stamps_refused_total',
+      help: "Override entries from the peer refused because their stamp was more than 5 min ahead of this replica's clock.",
+      labelNames: ['peer'] as const,
+      registers,
+      collect() {
+        for (const peer of read()?.cluster.peers ?? []) {
+          if (countable(peer.stampsRefused)) this.inc({ peer: peer.region }, stampsRefused.delta(peer.region, peer.stampsRefused));
+        }
+      },
+    });
     const rejected = new CountFollower();
     new Counter({
       name: 'dnsquorum_peer_messages_rejected_total',

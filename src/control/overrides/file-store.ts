@@ -4,12 +4,13 @@ import { entryState, isOverrideActive, slotOf } from '../../domain/override.js';
 import type { Override, OverrideEntry, OverrideRelease } from '../../domain/override.js';
 import { RECORD_TYPES } from '../../domain/record.js';
 import { hasErrorCode, writeFileAtomic } from '../../lib/atomic-file.js';
+import { corruptAsidePath, jsonSyntaxProblem, shellQuote } from '../../lib/corrupt-file.js';
 import type { Clock } from '../../lib/clock.js';
 import { DnsQuorumError, StateCorruptError, errorMessage } from '../../lib/errors.js';
 import { compareStamps } from '../../lib/hlc.js';
 import type { HybridLogicalClock } from '../../lib/hlc.js';
 import type { Logger } from '../../lib/logger.js';
-import type { OverrideStore } from './store.js';
+import type { OverrideStore, ReleaseOutcome } from './store.js';
 
 /**
  * The override store: every override entry this replica holds, in one JSON file in the state
@@ -80,14 +81,29 @@ function firstIssue(error: z.ZodError): string {
   return `${where}: ${issue.message}`;
 }
 
-/** Parses the text of an overrides file; anything but a well-formed one is a StateCorruptError. */
-export function parseOverrides(path: string, text: string): OverrideEntry[] {
-  const untouched = 'left untouched for inspection; the daemon does not start without its overrides';
+/**
+ * Why a file that does not load stops the start, and how to start without it. The file is the
+ * record of what operators asked for, and nothing on this host can rebuild it (a cluster peer
+ * holds a copy, a single replica nothing), so dropping it is a person's decision: the message
+ * says what is down meanwhile and gives the command that moves the file aside, to paste as it is.
+ */
+function refusedStart(path: string, now: number, dnsServers: readonly string[]): string {
+  const down = dnsServers.length === 0 ? 'nothing is probed or written' : `nothing is probed or written, and the built-in DNS servers ${dnsServers.join(', ')} are NOT serving`;
+  return (
+    `the daemon does not start without its overrides, so ${down}. The file is left as it is. ` +
+    'To start without it, move it aside (overrides in force at a cluster peer come back from it within one exchange; ' +
+    `the others are gone, and the moved file shows what they were): mv ${shellQuote(path)} ${shellQuote(corruptAsidePath(path, now))}`
+  );
+}
+
+/** Parses the text of an overrides file; anything but a well-formed one is a StateCorruptError (its message ends with `untouched`). */
+export function parseOverrides(path: string, text: string, untouched = 'left untouched for inspection; the daemon does not start without its overrides'): OverrideEntry[] {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new StateCorruptError(path, `not valid JSON (${errorMessage(err)}); ${untouched}`, { cause: err });
+    // JSON.parse's own message quotes the text (binary garbage, what operators typed); the position says enough.
+    throw new StateCorruptError(path, `not valid JSON: ${jsonSyntaxProblem(text)}; ${untouched}`, { cause: err });
   }
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -110,15 +126,15 @@ export function serializeOverrides(entries: Iterable<OverrideEntry>): string {
   return `${JSON.stringify({ version: OVERRIDES_FORMAT_VERSION, entries: sorted }, null, 2)}\n`;
 }
 
-async function readOverridesFile(path: string): Promise<OverrideEntry[]> {
+async function readOverridesFile(path: string, untouched: string): Promise<OverrideEntry[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (hasErrorCode(err, 'ENOENT')) return [];
-    throw new StateCorruptError(path, `cannot be read (${errorMessage(err)}); the daemon does not start without its overrides`, { cause: err });
+    throw new StateCorruptError(path, `cannot be read (${errorMessage(err)}); ${untouched}`, { cause: err });
   }
-  return parseOverrides(path, text);
+  return parseOverrides(path, text, untouched);
 }
 
 /**
@@ -143,6 +159,8 @@ export interface FileOverrideStoreOptions {
   readonly logger: Logger;
   /** How long entries that ended (expired, or released) are kept; default 24 h. */
   readonly retainMs?: number;
+  /** The built-in DNS servers ("lab (127.0.0.1:5301)") that do not start either when the file does not load; its error names them. */
+  readonly dnsServers?: readonly string[];
 }
 
 export class FileOverrideStore implements OverrideStore {
@@ -169,10 +187,14 @@ export class FileOverrideStore implements OverrideStore {
     this.retainMs = options.retainMs ?? DEFAULT_OVERRIDE_RETAIN_MS;
   }
 
-  /** Loads the file (missing: empty). Rejects with StateCorruptError when it cannot be read or does not parse. */
+  /**
+   * Loads the file (missing: empty). Rejects with StateCorruptError when it cannot be read or does
+   * not parse: the message names the file and where it breaks, says what is not running because of
+   * it, and gives the command that moves it aside.
+   */
   static async open(options: FileOverrideStoreOptions): Promise<FileOverrideStore> {
     const store = new FileOverrideStore(options);
-    const entries = await readOverridesFile(store.path);
+    const entries = await readOverridesFile(store.path, refusedStart(store.path, options.clock.now(), options.dnsServers ?? []));
     for (const entry of entries) options.hlc.observe(entry.stamp);
     store.commit(new Map(entries.map((e) => [e.slot, e])));
     return store;
@@ -210,16 +232,25 @@ export class FileOverrideStore implements OverrideStore {
     });
   }
 
-  release(id: string, by: OverrideRelease): Promise<OverrideEntry | undefined> {
+  async release(id: string, by: OverrideRelease): Promise<OverrideEntry | undefined> {
+    const { released } = await this.releaseWhere((o) => o.id === id, by);
+    return released[0];
+  }
+
+  releaseWhere(selects: (override: Override) => boolean, by: OverrideRelease): Promise<ReleaseOutcome> {
     return this.serialized(async () => {
-      const current = this.find(id);
-      if (current === undefined || entryState(current, this.clock.now()) !== 'active') return undefined;
-      const released: OverrideRelease = { at: by.at, actor: by.actor, token: by.token, reason: by.reason };
-      const entry: OverrideEntry = { slot: current.slot, stamp: this.hlc.now(), override: current.override, released };
-      const next = new Map(this.bySlot).set(entry.slot, entry);
+      const now = this.clock.now();
+      const picked = this.entries().filter((e) => selects(e.override));
+      const ended = picked.filter((e) => entryState(e, now) !== 'active');
+      const active = picked.filter((e) => entryState(e, now) === 'active');
+      if (active.length === 0) return { released: [], ended };
+      const release: OverrideRelease = { at: by.at, actor: by.actor, token: by.token, reason: by.reason };
+      const next = new Map(this.bySlot);
+      const released = active.map((current): OverrideEntry => ({ slot: current.slot, stamp: this.hlc.now(), override: current.override, released: release }));
+      for (const entry of released) next.set(entry.slot, entry);
       await this.write(next);
       this.commit(next);
-      return entry;
+      return { released: released.sort(newestFirst), ended };
     });
   }
 

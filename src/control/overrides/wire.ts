@@ -12,10 +12,13 @@ import type { AuditEvent } from '../audit/log.js';
  *   GET    /v1/overrides[?all=1]            -> OverridesAnswer   (active ones; all=1 adds ended ones)
  *   POST   /v1/overrides                    CreateOverrideRequest -> 201 CreatedOverrideAnswer
  *                                           409 DQ_OVERRIDE_REFUSED, 404 DQ_OVERRIDE_UNKNOWN, 400 DQ_API_BAD_REQUEST
+ *                                           (200 for a request sent again with its Idempotency-Key, see overrides/idempotency.ts)
  *   GET    /v1/overrides/:id                -> OverrideAnswer (with the effect at every provider, asked over DNS)
- *   DELETE /v1/overrides/:id                ReleaseRequest (optional) -> ReleasedAnswer
+ *   DELETE /v1/overrides/:id                ReleaseRequest (optional) -> ReleasedAnswer (404 only for an id not held)
  *   DELETE /v1/records/:name/overrides[?type=A&value=V]  ReleaseRequest (optional) -> ReleasedAnswer
- *                                           (every override of the record; with value, only the drain of that value)
+ *                                           (every override of the record; with value, only the drain of that value;
+ *                                           nothing in force: 200 with nothing released)
+ *   POST and DELETE take an Idempotency-Key header: the same key again answers what the first request did.
  *   GET    /v1/records                      -> RecordsAnswer
  *   GET    /v1/audit[?limit=N&since=MS]     -> AuditAnswer
  */
@@ -92,7 +95,10 @@ export interface OverrideAnswer {
 }
 
 export interface ReleasedAnswer {
+  /** The overrides this request released; empty when nothing it names was in force (nothing to release). */
   readonly released: readonly OverrideView[];
+  /** The overrides it named by id that had already ended (released or expired): nothing to release for them. */
+  readonly ended: readonly OverrideView[];
 }
 
 /** One failover record: its pools, what it serves (when this replica decides) and its overrides. */

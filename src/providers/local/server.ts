@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { HostPort, LocalProviderConfig } from '../../config/types.js';
 import { indexZones } from '../../dns/authority.js';
-import type { ServedZones } from '../../dns/authority.js';
+import type { ServedZones, ZoneData } from '../../dns/authority.js';
+import { fqdn } from '../../domain/record.js';
 import { AuthoritativeDnsServer } from '../../dns/server.js';
 import { DnsQuorumError, ProviderError, StateCorruptError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -19,6 +20,38 @@ export interface LocalDnsServerOptions {
   /** The state file LocalProvider writes for the same config. */
   readonly statePath: string;
   readonly logger: Logger;
+  /**
+   * The zones the config gives this provider, asked on every query. One that the state file does
+   * not hold (yet) is answered SERVFAIL, not REFUSED: the server is meant to be authoritative for
+   * it, and a resolver that gets SERVFAIL tries the zone's other name servers and caches nothing,
+   * where REFUSED says "not mine" and an NXDOMAIN would be cached as "no such name". Unset: only
+   * the zones in the file are this server's.
+   */
+  readonly zones?: () => readonly string[];
+}
+
+/**
+ * The served zones, with the configured zones the file does not hold yet failing their lookup.
+ * The authoritative server answers SERVFAIL when its zone source fails for a question, and the
+ * zone of a question is found by asking for each of its suffixes in turn, most specific first: so
+ * exactly the questions whose closest zone is one still awaited get SERVFAIL, and a zone nested
+ * inside one (served on its own) is still answered.
+ */
+class ZonesAwaitingData extends Map<string, ZoneData> {
+  constructor(
+    served: ServedZones,
+    private readonly awaited: ReadonlySet<string>,
+    private readonly provider: string,
+  ) {
+    super(served);
+  }
+
+  override get(apex: string): ZoneData | undefined {
+    if (this.awaited.has(apex)) {
+      throw new ProviderError('DQ_ZONE_NOT_FOUND', this.provider, `zone ${apex} is configured here but its state file holds no data for it yet; answering SERVFAIL until the daemon writes it`);
+    }
+    return super.get(apex);
+  }
 }
 
 /**
@@ -70,7 +103,15 @@ class ServedState {
     try {
       // Signature and content come from the same open file, so they always belong together.
       const signature = signatureOf(await handle.stat({ bigint: true }));
-      const text = await handle.readFile('utf8');
+      let text: string;
+      try {
+        text = await handle.readFile('utf8');
+      } catch (err) {
+        // A directory opens, but does not read (EISDIR).
+        if (this.signature !== signature) this.logger.error({ err, statePath: this.path }, 'cannot read state file; serving the last zones read');
+        this.signature = signature;
+        return this.zones;
+      }
       try {
         const { zones, problems } = indexZones(parseState(this.path, text));
         for (const problem of problems) this.logger.warn({ statePath: this.path }, problem);
@@ -99,18 +140,27 @@ export class LocalDnsServer {
   private readonly config: LocalProviderConfig;
   private readonly logger: Logger;
   private readonly served: ServedState;
+  private readonly configured: (() => readonly string[]) | undefined;
   private readonly dns: AuthoritativeDnsServer;
 
   constructor(options: LocalDnsServerOptions) {
     this.config = options.config;
     this.logger = options.logger.child({ component: 'local-dns', provider: options.config.name });
     this.served = new ServedState(options.statePath, this.logger);
+    this.configured = options.zones;
     this.dns = new AuthoritativeDnsServer({
       listen: options.config.listen,
-      zones: () => this.served.current(),
+      zones: () => this.zonesToServe(),
       logger: this.logger,
       name: options.config.name,
     });
+  }
+
+  private async zonesToServe(): Promise<ServedZones> {
+    const served = await this.served.current();
+    if (this.configured === undefined) return served;
+    const awaited = new Set(this.configured().map(fqdn).filter((apex) => !served.has(apex)));
+    return awaited.size === 0 ? served : new ZonesAwaitingData(served, awaited, this.config.name);
   }
 
   /** Binds UDP and TCP on config.listen (port 0: one ephemeral port free for both) and loads the state file. */

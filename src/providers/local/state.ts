@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { link, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { RECORD_TYPES, compareRecordSets } from '../../domain/record.js';
 import type { RecordSet } from '../../domain/record.js';
 import { atomicTempPrefix, hasErrorCode, writeFileAtomic } from '../../lib/atomic-file.js';
+import { jsonSyntaxProblem, moveAside } from '../../lib/corrupt-file.js';
 import { startDeadline } from '../../lib/deadline.js';
 import { ProviderError, StateCorruptError, errorMessage } from '../../lib/errors.js';
 
@@ -52,24 +53,44 @@ const stateFileSchema = z.object({
   ),
 });
 
-/** Parses the text of a state file. Anything that is not a well-formed state is a StateCorruptError. */
-export function parseState(path: string, text: string): LocalState {
+/**
+ * Said of a corrupt file by every reader but the daemon's start, which moves it aside instead
+ * (LocalStateStore.setAsideIfCorrupt): a running daemon goes on serving the zones it last read.
+ */
+const LEFT_AS_IS = 'left as it is; the daemon moves it aside and rebuilds its zones when it starts';
+
+type Decoded = { readonly state: LocalState } | { readonly problem: string; readonly cause: unknown };
+
+/** The state a file's text holds, or why it holds none ("not valid JSON: unexpected '}' at line 3, column 7"). */
+function decodeState(text: string): Decoded {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new StateCorruptError(path, `not valid JSON (${errorMessage(err)}); left untouched for inspection`, { cause: err });
+    return { problem: `not valid JSON: ${jsonSyntaxProblem(text)}`, cause: err };
   }
   const parsed = stateFileSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const where = first === undefined || first.path.length === 0 ? '(root)' : first.path.map(String).join('.');
     const what = first?.message ?? 'unexpected shape';
-    throw new StateCorruptError(path, `not a dnsquorum local state file: ${where}: ${what}; left untouched for inspection`, {
-      cause: parsed.error,
-    });
+    return { problem: `not a dnsquorum local state file: ${where}: ${what}`, cause: parsed.error };
   }
-  return { zones: parsed.data.zones };
+  return { state: { zones: parsed.data.zones } };
+}
+
+/** Parses the text of a state file. Anything that is not a well-formed state is a StateCorruptError. */
+export function parseState(path: string, text: string): LocalState {
+  const decoded = decodeState(text);
+  if ('problem' in decoded) throw new StateCorruptError(path, `${decoded.problem}; ${LEFT_AS_IS}`, { cause: decoded.cause });
+  return decoded.state;
+}
+
+/** Why reading the state file failed, when the failure means something stands where the file or its directory should be. */
+function misplacedProblem(path: string, err: unknown): string | undefined {
+  if (hasErrorCode(err, 'EISDIR')) return 'is a directory, not a state file';
+  if (hasErrorCode(err, 'ENOTDIR')) return `cannot be a file: ${dirname(path)} is not a directory`;
+  return undefined;
 }
 
 /** Deterministic text of a state: zones and record sets sorted, so files diff cleanly. */
@@ -93,6 +114,8 @@ export async function readStateFile(path: string): Promise<LocalState> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (hasErrorCode(err, 'ENOENT')) return EMPTY_STATE;
+    const misplaced = misplacedProblem(path, err);
+    if (misplaced !== undefined) throw new StateCorruptError(path, `${misplaced}; ${LEFT_AS_IS}`, { cause: err });
     throw err;
   }
   return parseState(path, text);
@@ -223,6 +246,15 @@ async function sweepLeftovers(path: string): Promise<void> {
   }
 }
 
+/** True when something other than a directory exists at `dir`. Missing, or its own parent not a directory: false (nothing of ours to move). */
+async function standsInPlaceOfDirectory(dir: string): Promise<boolean> {
+  try {
+    return !(await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 const inProcessQueues = new Map<string, Promise<void>>();
 
 /** Runs `fn` after every earlier caller in this process that asked for the same key has finished. */
@@ -255,6 +287,23 @@ async function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<v
   } finally {
     follower.dispose();
   }
+}
+
+/** A state file that did not load when the daemon started, and what was done about it. */
+export interface StateFileRecovery {
+  /** The local provider whose file it is. */
+  readonly provider: string;
+  /** The state file. */
+  readonly statePath: string;
+  /** What did not load: the state file, or its directory when something else stands in its place. */
+  readonly path: string;
+  /** Why it did not load, e.g. "not valid JSON: ends early at line 12, column 3 (truncated)". */
+  readonly problem: string;
+  /** Where it is kept now; null when it could not be moved (then moveError says why). */
+  readonly movedTo: string | null;
+  readonly moveError: string | null;
+  /** When it was found, epoch ms; names the copy (`<path>.corrupt-<UTC time>`). */
+  readonly at: number;
 }
 
 export interface LocalStateStoreOptions {
@@ -303,6 +352,38 @@ export class LocalStateStore {
       await writeStateFileAtomic(this.path, next);
       return next;
     });
+  }
+
+  /**
+   * For the daemon's start. A state file that does not load (not JSON, not a state file, a
+   * directory in its place, or a file standing where its directory should be) is moved aside to
+   * `<path>.corrupt-<UTC time>` and kept, so the provider starts from no zones and the daemon's
+   * first pass writes them again from the config, which is the whole desired state of a local
+   * provider. Returns what was found and done; undefined when the file loads or does not exist.
+   * Any other failure to read (permissions, I/O) is not corruption and is left to the provider's
+   * calls to report.
+   */
+  async setAsideIfCorrupt(signal: AbortSignal, now: number): Promise<StateFileRecovery | undefined> {
+    const dir = dirname(this.path);
+    // The lock lives in that directory, so a file in its place is moved before any lock can be taken.
+    if (await standsInPlaceOfDirectory(dir)) return this.setAside(dir, `${dir} is not a directory, so ${this.path} cannot be read`, now);
+    return this.withLock(signal, async () => {
+      let text: string;
+      try {
+        text = await readFile(this.path, 'utf8');
+      } catch (err) {
+        const misplaced = misplacedProblem(this.path, err);
+        return misplaced === undefined ? undefined : this.setAside(this.path, misplaced, now);
+      }
+      const decoded = decodeState(text);
+      return 'problem' in decoded ? this.setAside(this.path, decoded.problem, now) : undefined;
+    });
+  }
+
+  private async setAside(path: string, problem: string, now: number): Promise<StateFileRecovery> {
+    const moved = await moveAside(path, now);
+    const base = { provider: this.providerName, statePath: this.path, path, problem, at: now };
+    return 'movedTo' in moved ? { ...base, movedTo: moved.movedTo, moveError: null } : { ...base, movedTo: null, moveError: moved.failed };
   }
 
   /** Runs `fn` holding the state file's lock (in this process and across processes). */

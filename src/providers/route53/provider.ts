@@ -14,6 +14,8 @@ import type { ChangeStatus, ListedRecordSet, RecordSetCursor, Route53Api } from 
 import { ROUTE53_MAX_BATCH_VALUE_CHARS, batchChanges, packBatches } from './batches.js';
 import type { BatchLimits, RecordOp, WireChange, WireRecordSet } from './batches.js';
 import { parseInvalidChangeBatch } from './change-errors.js';
+import { PROCESS_PENDING_CHANGES, zoneKey } from './pending-changes.js';
+import type { PendingChanges } from './pending-changes.js';
 import type { ChangeBatchReason } from './change-errors.js';
 import { decodeName, encodeName } from './names.js';
 import { TokenBucket, sleep as realSleep } from './rate-limiter.js';
@@ -40,6 +42,8 @@ export interface Route53ProviderOptions {
   readonly api?: Route53Api;
   /** Told about every request the SDK sends (metrics). */
   readonly apiCalls?: ApiCallObserver;
+  /** Changes still PENDING per hosted zone, shared with the other providers (default: the process's). */
+  readonly pendingChanges?: PendingChanges;
 }
 
 /** How many times one batch is rebuilt from a fresh read after InvalidChangeBatch before giving up. */
@@ -64,6 +68,9 @@ interface QueuedBatch {
   readonly ops: readonly RecordOp[];
   readonly round: number;
 }
+
+/** How sending one batch ended: INSYNC, refused and rebuilt (send these instead), or handed over while PENDING. */
+type Submitted = { readonly kind: 'insync' } | { readonly kind: 'resend'; readonly ops: RecordOp[] } | { readonly kind: 'handed-over' };
 
 /**
  * AWS Route53 through the real SDK. Reads page through ListResourceRecordSets; writes go out in
@@ -102,6 +109,11 @@ export class Route53Provider implements DnsProvider {
   private readonly snapshots = new Map<string, ZoneSnapshot>();
   /** One write at a time per zone (key: the zone FQDN). */
   private readonly zoneWrites = new KeyedLock();
+  /** The record sets dnsquorum never writes that were reported already (see reportKept). */
+  private readonly keptReported = new Set<string>();
+  private readonly pending: PendingChanges;
+  /** Aborted by handOver or close: waits end at once and nothing more is sent. */
+  private readonly stopped = new AbortController();
 
   constructor(options: Route53ProviderOptions) {
     this.config = options.config;
@@ -119,6 +131,7 @@ export class Route53Provider implements DnsProvider {
     this.limits = { maxRecords: options.config.maxBatchRecords ?? ROUTE53_DEFAULTS.maxBatchRecords, maxValueChars: ROUTE53_MAX_BATCH_VALUE_CHARS };
     this.insyncTimeoutMs = options.config.insyncTimeoutMs ?? ROUTE53_DEFAULTS.insyncTimeoutMs;
     this.insyncPollIntervalMs = options.config.insyncPollIntervalMs ?? ROUTE53_DEFAULTS.insyncPollIntervalMs;
+    this.pending = options.pendingChanges ?? PROCESS_PENDING_CHANGES;
     const env = options.env ?? process.env;
     this.api =
       options.api ??
@@ -148,6 +161,7 @@ export class Route53Provider implements DnsProvider {
 
   async applyChanges(changes: ChangeSet, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
+    this.stopped.signal.throwIfAborted();
     const apex = fqdn(changes.zone);
     const creates = changes.creates.map(normalizeRecordSet);
     const updates = changes.updates.map((u) => ({ before: normalizeRecordSet(u.before), after: normalizeRecordSet(u.after) }));
@@ -155,39 +169,42 @@ export class Route53Provider implements DnsProvider {
     this.refuseWhatIsNeverWritten(apex, [...creates, ...updates.flatMap((u) => [u.before, u.after]), ...deletes]);
     if (creates.length + updates.length + deletes.length === 0) return;
 
-    await this.zoneWrites.run(apex, signal, async () => {
+    const waits = AbortSignal.any([signal, this.stopped.signal]);
+    await this.zoneWrites.run(apex, waits, async () => {
       const zoneId = await this.zoneId(apex, signal);
       const snapshot = this.snapshots.get(apex);
-      const touched = [...creates, ...updates.map((u) => u.after), ...deletes].map(keyOf);
-      if (snapshot !== undefined) this.refuseForeign(apex, touched, snapshot);
-
       const ops: RecordOp[] = [
         ...creates.map((after) => createOp(after)),
         ...updates.filter((u) => !recordSetsEqual(u.before, u.after)).map((u) => updateOp(u.before, u.after, snapshot?.held.get(keyOf(u.before)), apex)),
         ...deletes.map((before) => deleteOp(before, snapshot?.held.get(keyOf(before)))),
       ];
-      const queue: QueuedBatch[] = this.pack(ops).map((batch) => ({ ops: batch, round: 0 }));
+      const refused = new Map<RecordKey, string>();
+      const writable = snapshot === undefined ? ops : this.setAsideUnwritable(apex, ops, snapshot, refused);
+      const queue: QueuedBatch[] = this.pack(writable).map((batch) => ({ ops: batch, round: 0 }));
       for (let request = 1; queue.length > 0; request++) {
         const batch = queue.shift();
         if (batch === undefined || batch.ops.length === 0) continue;
-        const resend = await this.submit(apex, zoneId, batch, `dnsquorum ${this.name}: ${apex} request ${request}`, signal);
-        if (resend !== undefined) queue.unshift(...this.pack(resend).map((again) => ({ ops: again, round: batch.round + 1 })));
+        const sent = await this.submit(apex, zoneId, batch, `dnsquorum ${this.name}: ${apex} request ${request}`, refused, signal);
+        if (sent.kind === 'resend') queue.unshift(...this.pack(sent.ops).map((again) => ({ ops: again, round: batch.round + 1 })));
+        if (sent.kind === 'handed-over' && queue.length > 0) {
+          throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.name, `handed over after ${request} requests to ${apex}, before the rest of the change set was sent; the provider that took over re-plans it`);
+        }
+        if (sent.kind === 'handed-over') break;
+      }
+      if (refused.size > 0) {
+        const latest = this.snapshots.get(apex);
+        const applied = ops.filter((op) => !refused.has(keyOf(op)) && !(op.kind === 'delete' && latest?.foreign.has(keyOf(op)) === true));
+        throw this.refusedUnwritable(apex, refused, applied.length);
       }
     });
   }
 
   async ensureZone(zone: string, signal: AbortSignal): Promise<void> {
+    this.stopped.signal.throwIfAborted();
     const apex = fqdn(zone);
-    await this.zoneWrites.run(apex, signal, async () => {
+    await this.zoneWrites.run(apex, AbortSignal.any([signal, this.stopped.signal]), async () => {
+      // A configured id that names no zone is never "missing" (zoneId refuses it), so only a zone found by name is created.
       if (await this.zoneExists(apex, signal)) return;
-      const configured = this.config.hostedZoneIds[apex];
-      if (configured !== undefined) {
-        throw new ProviderError(
-          'DQ_PROVIDER_REJECTED',
-          this.name,
-          `hostedZoneIds names ${configured} for ${apex}, but Route53 has no such hosted zone; fix the id or remove it (dnsquorum creates zones only when none is configured)`,
-        );
-      }
       // The same reference on every retry of this call, so a lost answer cannot create two zones.
       const callerReference = `dnsquorum-${randomUUID()}`;
       let created;
@@ -200,7 +217,7 @@ export class Route53Provider implements DnsProvider {
       this.zoneIds.set(apex, created.zone.id);
       this.nameserverCache.set(apex, created.nameservers);
       this.logger.info({ zone: apex, hostedZoneId: created.zone.id, nameservers: created.nameservers }, 'hosted zone created');
-      await this.waitInsync(apex, created.change, 'CreateHostedZone', signal);
+      await this.waitInsync(apex, undefined, created.change, 'CreateHostedZone', signal);
     });
   }
 
@@ -222,7 +239,20 @@ export class Route53Provider implements DnsProvider {
     return [...detail.nameservers];
   }
 
+  /**
+   * A config reload replaces this provider. Nothing more is sent; a write waiting for its change
+   * to go INSYNC stops waiting and returns (Route53 has accepted it and lists it already), so the
+   * reload never waits on Route53's propagation, and the change is left in the process's record of
+   * pending changes, for the new provider to wait out before it writes to that zone.
+   */
+  handOver(): void {
+    if (this.stopped.signal.aborted) return;
+    this.logger.info('handed over to the provider of the reloaded config: nothing more is sent, and no INSYNC is waited for');
+    this.stopped.abort(new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.name, 'handed over to the provider of the reloaded config, which writes from now on'));
+  }
+
   close(): Promise<void> {
+    if (!this.stopped.signal.aborted) this.stopped.abort(new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.name, 'closed'));
     this.api.close();
     return Promise.resolve();
   }
@@ -254,7 +284,7 @@ export class Route53Provider implements DnsProvider {
     try {
       detail = await this.api.getHostedZone(id, signal);
     } catch (err) {
-      throw this.translate(err, apex, `hosted zone ${id} (hostedZoneIds) does not exist`);
+      throw this.translate(err, apex);
     }
     if (detail.zone.name !== apex) {
       throw new ProviderError('DQ_PROVIDER_REJECTED', this.name, `hostedZoneIds names ${id} for ${apex}, but that hosted zone is ${detail.zone.name}`);
@@ -284,15 +314,21 @@ export class Route53Provider implements DnsProvider {
     }
     if (matches.length === 0) throw new ProviderError('DQ_ZONE_NOT_FOUND', this.name, `Route53 has no hosted zone named ${apex}`);
     const publicZones = matches.filter((z) => !z.privateZone);
-    const chosen = matches.length === 1 ? matches[0] : publicZones.length === 1 ? publicZones[0] : undefined;
+    const [chosen] = publicZones;
+    if (chosen !== undefined && publicZones.length === 1) return chosen.id;
+    const listed = matches.map((z) => `${z.id}${z.privateZone ? ' private' : ''}`).join(', ');
     if (chosen === undefined) {
+      // A private zone answers only inside its VPCs: writing the public zone's records into it
+      // would serve nobody who asks the public name servers, and creating a public one beside it
+      // may not be what its owner wants. Only an explicit id makes dnsquorum use it.
       throw new ProviderError(
         'DQ_PROVIDER_REJECTED',
         this.name,
-        `Route53 has ${matches.length} hosted zones named ${apex} (${matches.map((z) => `${z.id}${z.privateZone ? ' private' : ''}`).join(', ')}); name the one to use in providers.${this.name}.hostedZoneIds`,
+        `Route53 has only private hosted zones named ${apex} (${listed}), which answer inside their VPCs, not on the public DNS; dnsquorum uses a private zone only when ` +
+          `providers.${this.name}.hostedZoneIds names it, and creates no public zone beside it: name the zone's id there, or create the public zone at Route53`,
       );
     }
-    return chosen.id;
+    throw new ProviderError('DQ_PROVIDER_REJECTED', this.name, `Route53 has ${matches.length} hosted zones named ${apex} (${listed}); name the one to use in providers.${this.name}.hostedZoneIds`);
   }
 
   // ---- reads ----
@@ -357,13 +393,26 @@ export class Route53Provider implements DnsProvider {
     const records = [...held.values()].map((h) => h.canonical);
     const foreign = new Map<RecordKey, string>();
     for (const [key, group] of foreignSets) {
-      records.push(normalizeRecordSet({ name: group.name, type: group.type, ttl: 0, values: group.values }));
-      foreign.set(key, group.what.join(', '));
+      const what = group.what.join(', ');
+      records.push({ ...normalizeRecordSet({ name: group.name, type: group.type, ttl: 0, values: group.values }), unwritable: what });
+      foreign.set(key, what);
+      this.reportKept(apex, key, what);
     }
     if (foreign.size > 0 || unknownTypes > 0) {
       this.logger.debug({ zone: apex, foreign: Object.fromEntries(foreign), unknownTypes }, 'record sets dnsquorum lists but never writes');
     }
     return { records: records.sort(compareRecordSets), held, foreign };
+  }
+
+  /** Once per zone, record set and kind of set for the provider's life: every read lists them again. */
+  private reportKept(apex: string, key: RecordKey, what: string): void {
+    const seen = `${apex}\u0000${key}\u0000${what}`;
+    if (this.keptReported.has(seen)) return;
+    this.keptReported.add(seen);
+    this.logger.warn(
+      { zone: apex, record: key, what },
+      `${key} at Route53 is ${what}, which dnsquorum never writes: it is kept as it is (also under unmanaged: delete), and a config record of that name and type is refused`,
+    );
   }
 
   // ---- writes ----
@@ -380,14 +429,31 @@ export class Route53Provider implements DnsProvider {
     }
   }
 
-  private refuseForeign(apex: string, keys: readonly RecordKey[], snapshot: ZoneSnapshot): void {
-    const found = keys.filter((key) => snapshot.foreign.has(key)).map((key) => `${key} (${snapshot.foreign.get(key) ?? ''})`);
-    if (found.length === 0) return;
-    throw new ProviderError(
+  /**
+   * The ops that may go to Route53. An alias or routing-policy record set is never part of a
+   * request, so it never holds back the rest: a delete of one is dropped (it is kept; the planner
+   * does not plan those, see RecordSet.unwritable), a create or update of one is set aside in
+   * `refused`, and applyChanges refuses it once the rest is applied.
+   */
+  private setAsideUnwritable(apex: string, ops: readonly RecordOp[], snapshot: ZoneSnapshot, refused: Map<RecordKey, string>): RecordOp[] {
+    return ops.filter((op) => {
+      const key = keyOf(op);
+      const what = snapshot.foreign.get(key);
+      if (what === undefined) return true;
+      if (op.kind === 'delete') this.logger.debug({ zone: apex, record: key, what }, 'delete of a record set dnsquorum never writes dropped: it is kept');
+      else refused.set(key, what);
+      return false;
+    });
+  }
+
+  private refusedUnwritable(apex: string, refused: ReadonlyMap<RecordKey, string>, others: number): ProviderError {
+    const found = [...refused].map(([key, what]) => `${key} (${what})`);
+    return new ProviderError(
       'DQ_PROVIDER_REJECTED',
       this.name,
-      `in ${apex}, ${found.join('; ')} ${found.length === 1 ? 'is an alias or routing-policy record set' : 'are alias or routing-policy record sets'}, which dnsquorum never writes; ` +
-        'remove them at Route53, or take them out of the config and keep unmanaged: keep (nothing was applied)',
+      `in ${apex}, ${found.join('; ')} ${found.length === 1 ? 'is an alias or routing-policy record set' : 'are alias or routing-policy record sets'}, which dnsquorum never writes, ` +
+        `so the config's ${found.length === 1 ? 'record' : 'records'} of that name and type ${found.length === 1 ? 'was' : 'were'} not written (the other ${others} changes were applied); ` +
+        'remove the record set at Route53, or take the name out of the config',
     );
   }
 
@@ -407,17 +473,18 @@ export class Route53Provider implements DnsProvider {
    * Sends one batch and waits for INSYNC. Returns the ops to send again when Route53 refused the
    * batch (all or nothing) for reasons this provider can repair; throws for the rest.
    */
-  private async submit(apex: string, zoneId: string, batch: QueuedBatch, comment: string, signal: AbortSignal): Promise<RecordOp[] | undefined> {
+  private async submit(apex: string, zoneId: string, batch: QueuedBatch, comment: string, refused: Map<RecordKey, string>, signal: AbortSignal): Promise<Submitted> {
+    await this.waitForPredecessor(apex, zoneId, signal);
     let change: ChangeStatus;
     try {
       change = await this.api.changeRecordSets(zoneId, batchChanges(batch.ops), comment, signal);
     } catch (err) {
-      if (err instanceof Route53ApiError && err.code === 'InvalidChangeBatch') return this.recover(apex, zoneId, batch, err, signal);
+      if (err instanceof Route53ApiError && err.code === 'InvalidChangeBatch') return { kind: 'resend', ops: await this.recover(apex, zoneId, batch, err, refused, signal) };
       throw this.translate(err, apex);
     }
     this.logger.debug({ zone: apex, changeId: change.id, changes: batch.ops.length }, 'change submitted');
-    await this.waitInsync(apex, change, `${batch.ops.length} record set changes`, signal);
-    return undefined;
+    const outcome = await this.waitInsync(apex, zoneId, change, `${batch.ops.length} record set changes`, signal);
+    return { kind: outcome };
   }
 
   /**
@@ -430,7 +497,7 @@ export class Route53Provider implements DnsProvider {
    * when they mean what `before` means, and a DQ_PROVIDER_CONFLICT when Route53 holds something
    * else, so the next pass re-plans from the fresh state. Any other reason is DQ_PROVIDER_REJECTED.
    */
-  private async recover(apex: string, zoneId: string, batch: QueuedBatch, err: Route53ApiError, signal: AbortSignal): Promise<RecordOp[]> {
+  private async recover(apex: string, zoneId: string, batch: QueuedBatch, err: Route53ApiError, refused: Map<RecordKey, string>, signal: AbortSignal): Promise<RecordOp[]> {
     const reasons = parseInvalidChangeBatch(err.message);
     const rejected = (why: readonly ChangeBatchReason[]): ProviderError =>
       new ProviderError('DQ_PROVIDER_REJECTED', this.name, `Route53 refused the changes to ${apex} (nothing of that batch was applied): ${why.map((r) => r.text).join('; ')}`, {
@@ -455,7 +522,8 @@ export class Route53Provider implements DnsProvider {
     }
 
     const fresh = await this.readZone(apex, zoneId, signal);
-    this.refuseForeign(apex, ops.filter((_, i) => reread.has(i)).map(keyOf), fresh);
+    // A name another writer has just given an alias or a routing policy is set aside like those read before.
+    const writable = new Set(this.setAsideUnwritable(apex, ops.filter((_, i) => reread.has(i)), fresh, refused));
     const conflicts: string[] = [];
     const rebuilt: RecordOp[] = [];
     ops.forEach((op, i) => {
@@ -463,6 +531,7 @@ export class Route53Provider implements DnsProvider {
         rebuilt.push(op);
         return;
       }
+      if (!writable.has(op)) return;
       const result = rebuildOp(op, fresh.held.get(keyOf(op)), apex);
       if (typeof result === 'string') conflicts.push(result);
       else if (result !== undefined) rebuilt.push(result);
@@ -476,41 +545,121 @@ export class Route53Provider implements DnsProvider {
     return rebuilt;
   }
 
-  /** Polls GetChange until INSYNC, at most insyncTimeout; records how long it took. */
-  private async waitInsync(apex: string, change: ChangeStatus, what: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Polls GetChange until INSYNC, at most insyncTimeout; records how long it took. While it is
+   * PENDING, the change of a hosted zone (`zoneId`) is in the process's record of pending
+   * changes. A handOver ends the wait ('handed-over'), the change still recorded; the caller's
+   * abort ends it with the caller's reason.
+   */
+  private async waitInsync(apex: string, zoneId: string | undefined, change: ChangeStatus, what: string, signal: AbortSignal): Promise<'insync' | 'handed-over'> {
     const started = this.clock.now();
+    const key = zoneId === undefined ? undefined : zoneKey(this.config.endpoint, zoneId);
+    if (key !== undefined && change.status !== 'INSYNC') this.pending.set(key, { changeId: change.id, submittedAt: started });
     let status = change.status;
     let polls = 0;
-    while (status !== 'INSYNC') {
-      const elapsed = this.clock.now() - started;
-      if (elapsed >= this.insyncTimeoutMs) {
-        throw new ProviderError(
-          'DQ_PROVIDER_UNAVAILABLE',
-          this.name,
-          `change ${change.id} to ${apex} (${what}) was accepted but is still PENDING after ${elapsed} ms; the next pass re-reads what Route53 holds`,
-        );
+    try {
+      while (status !== 'INSYNC') {
+        const elapsed = this.clock.now() - started;
+        if (elapsed >= this.insyncTimeoutMs) {
+          throw new ProviderError(
+            'DQ_PROVIDER_UNAVAILABLE',
+            this.name,
+            `change ${change.id} to ${apex} (${what}) was accepted but is still PENDING after ${elapsed} ms; the next pass re-reads what Route53 holds`,
+          );
+        }
+        if (polls > 0 && !(await this.pause(Math.min(this.insyncPollIntervalMs, this.insyncTimeoutMs - elapsed), signal))) {
+          this.logger.info({ zone: apex, changeId: change.id, what, waitedMs: this.clock.now() - started }, 'handed over while the change is PENDING at Route53; the provider that took over waits for it');
+          return 'handed-over';
+        }
+        polls++;
+        try {
+          status = (await this.api.getChange(change.id, signal)).status;
+        } catch (err) {
+          throw this.translate(err, apex);
+        }
       }
-      if (polls > 0) await this.sleep(Math.min(this.insyncPollIntervalMs, this.insyncTimeoutMs - elapsed), signal);
-      polls++;
-      try {
-        status = (await this.api.getChange(change.id, signal)).status;
-      } catch (err) {
-        throw this.translate(err, apex);
-      }
+    } catch (err) {
+      // Given up (timeout, error, abort): a successor's own wait for it would end at the same time.
+      if (key !== undefined) this.pending.settled(key, change.id);
+      throw err;
     }
+    if (key !== undefined) this.pending.settled(key, change.id);
     const insyncMs = this.clock.now() - started;
     this.lastInsyncMs = insyncMs;
     this.logger.info({ zone: apex, changeId: change.id, insyncMs, polls, what }, 'change in sync at Route53');
+    return 'insync';
   }
 
-  /** Route53 API errors as ProviderErrors; anything already typed passes through. */
-  private translate(err: unknown, apex: string, notFound?: string): unknown {
+  /**
+   * Waits until the zone's change that another provider of this process left PENDING (the one a
+   * reload replaced) is INSYNC, at most insyncTimeout after it was accepted, so that this
+   * provider never causes a PriorRequestNotComplete. Its own changes are waited for as they are
+   * sent, so they are never found here.
+   */
+  private async waitForPredecessor(apex: string, zoneId: string, signal: AbortSignal): Promise<void> {
+    const key = zoneKey(this.config.endpoint, zoneId);
+    const before = this.pending.get(key);
+    if (before === undefined) return;
+    for (let polls = 0; ; polls++) {
+      const waited = this.clock.now() - before.submittedAt;
+      if (waited >= this.insyncTimeoutMs) {
+        this.logger.warn({ zone: apex, changeId: before.changeId, waitedMs: waited }, 'an earlier change to the zone is still PENDING after insyncTimeout; writing anyway');
+        this.pending.settled(key, before.changeId);
+        return;
+      }
+      if (polls > 0 && !(await this.pause(Math.min(this.insyncPollIntervalMs, this.insyncTimeoutMs - waited), signal))) {
+        throw new ProviderError('DQ_PROVIDER_UNAVAILABLE', this.name, `handed over while waiting for an earlier change to ${apex} to go INSYNC; nothing was sent`);
+      }
+      let status;
+      try {
+        status = (await this.api.getChange(before.changeId, signal)).status;
+      } catch (err) {
+        if (err instanceof Route53ApiError && err.code === 'NoSuchChange') status = 'INSYNC';
+        else throw this.translate(err, apex);
+      }
+      if (status === 'INSYNC') {
+        this.pending.settled(key, before.changeId);
+        this.logger.debug({ zone: apex, changeId: before.changeId, waitedMs: this.clock.now() - before.submittedAt }, 'the earlier change to the zone is INSYNC; writing');
+        return;
+      }
+    }
+  }
+
+  /** Sleeps `ms`; false when a handOver (or close) cut it short. The caller's abort rejects with its reason. */
+  private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (this.stopped.signal.aborted) return false;
+    try {
+      await this.sleep(ms, AbortSignal.any([signal, this.stopped.signal]));
+      return true;
+    } catch (err) {
+      if (signal.aborted || !this.stopped.signal.aborted) throw err;
+      return false;
+    }
+  }
+
+  /**
+   * Route53 API errors as ProviderErrors; anything already typed passes through. A hosted zone
+   * that is gone is DQ_ZONE_NOT_FOUND (created on apply) when it was found by name, but not when
+   * hostedZoneIds names it: dnsquorum never creates a zone for a configured id, so `plan` must not
+   * promise one, and the provider stays unreadable (its name servers unknown) until the id is fixed.
+   */
+  private translate(err: unknown, apex: string): unknown {
     if (!(err instanceof Route53ApiError)) return err;
     if (err.code === 'NoSuchHostedZone') {
       this.zoneIds.delete(apex);
       this.nameserverCache.delete(apex);
       this.snapshots.delete(apex);
-      return new ProviderError('DQ_ZONE_NOT_FOUND', this.name, `${notFound ?? `the hosted zone of ${apex} no longer exists`} (${err.message})`, { cause: err });
+      const configured = this.config.hostedZoneIds[apex];
+      if (configured !== undefined) {
+        return new ProviderError(
+          'DQ_PROVIDER_REJECTED',
+          this.name,
+          `providers.${this.name}.hostedZoneIds names ${configured} for ${apex}, but Route53 has no such hosted zone (${err.message}); dnsquorum never creates a zone for a ` +
+            'configured id: fix the id, or remove it to have the zone found by name (and created on apply if Route53 has none)',
+          { cause: err },
+        );
+      }
+      return new ProviderError('DQ_ZONE_NOT_FOUND', this.name, `the hosted zone of ${apex} no longer exists (${err.message})`, { cause: err });
     }
     return new ProviderError('DQ_PROVIDER_REJECTED', this.name, `Route53 refused a request for ${apex}: ${err.code}: ${err.message}`, { cause: err });
   }
