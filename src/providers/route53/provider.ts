@@ -6,6 +6,7 @@ import { ROUTE53_DEFAULTS } from '../../config/providers.js';
 import type { Route53ProviderConfig } from '../../config/types.js';
 import type { Clock } from '../../lib/clock.js';
 import { ProviderError } from '../../lib/errors.js';
+import { startDeadline } from '../../lib/deadline.js';
 import { KeyedLock } from '../../lib/keyed-lock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ApiCallObserver, DnsProvider, ProviderCapabilities } from '../provider.js';
@@ -169,8 +170,7 @@ export class Route53Provider implements DnsProvider {
     this.refuseWhatIsNeverWritten(apex, [...creates, ...updates.flatMap((u) => [u.before, u.after]), ...deletes]);
     if (creates.length + updates.length + deletes.length === 0) return;
 
-    const waits = AbortSignal.any([signal, this.stopped.signal]);
-    await this.zoneWrites.run(apex, waits, async () => {
+    await this.orStopped(signal, (waits) => this.zoneWrites.run(apex, waits, async () => {
       const zoneId = await this.zoneId(apex, signal);
       const snapshot = this.snapshots.get(apex);
       const ops: RecordOp[] = [
@@ -196,13 +196,13 @@ export class Route53Provider implements DnsProvider {
         const applied = ops.filter((op) => !refused.has(keyOf(op)) && !(op.kind === 'delete' && latest?.foreign.has(keyOf(op)) === true));
         throw this.refusedUnwritable(apex, refused, applied.length);
       }
-    });
+    }));
   }
 
   async ensureZone(zone: string, signal: AbortSignal): Promise<void> {
     this.stopped.signal.throwIfAborted();
     const apex = fqdn(zone);
-    await this.zoneWrites.run(apex, AbortSignal.any([signal, this.stopped.signal]), async () => {
+    await this.orStopped(signal, (waits) => this.zoneWrites.run(apex, waits, async () => {
       // A configured id that names no zone is never "missing" (zoneId refuses it), so only a zone found by name is created.
       if (await this.zoneExists(apex, signal)) return;
       // The same reference on every retry of this call, so a lost answer cannot create two zones.
@@ -218,7 +218,7 @@ export class Route53Provider implements DnsProvider {
       this.nameserverCache.set(apex, created.nameservers);
       this.logger.info({ zone: apex, hostedZoneId: created.zone.id, nameservers: created.nameservers }, 'hosted zone created');
       await this.waitInsync(apex, undefined, created.change, 'CreateHostedZone', signal);
-    });
+    }));
   }
 
   /** The delegation set of the hosted zone (GetHostedZone), never the apex NS record. */
@@ -629,11 +629,21 @@ export class Route53Provider implements DnsProvider {
   private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
     if (this.stopped.signal.aborted) return false;
     try {
-      await this.sleep(ms, AbortSignal.any([signal, this.stopped.signal]));
+      await this.orStopped(signal, (waits) => this.sleep(ms, waits));
       return true;
     } catch (err) {
       if (signal.aborted || !this.stopped.signal.aborted) throw err;
       return false;
+    }
+  }
+
+  /** Runs `task` with a signal that aborts with the caller's or when the provider is handed over or closed. */
+  private async orStopped<T>(signal: AbortSignal, task: (waits: AbortSignal) => Promise<T>): Promise<T> {
+    const waits = startDeadline([signal, this.stopped.signal]);
+    try {
+      return await task(waits.signal);
+    } finally {
+      waits.dispose();
     }
   }
 
