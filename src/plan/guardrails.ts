@@ -99,10 +99,7 @@ export function guardChangeSet(changes: ChangeSet, current: readonly RecordSet[]
     const share = tooMuchChange(changes, current, options);
     if (share !== undefined) {
       refused.push(share);
-      for (const name of share.records) {
-        held.add(name);
-        narrowed.delete(name);
-      }
+      for (const key of share.records) held.add(key);
     }
   }
 
@@ -185,9 +182,11 @@ function ownersOf(own: OwnNameservers): Map<string, string[]> {
 }
 
 function tooMuchChange(changes: ChangeSet, current: readonly RecordSet[], options: GuardrailOptions): Refusal | undefined {
-  const counted = current.filter((rs) => !(rs.name === changes.zone && (rs.type === 'SOA' || rs.type === 'NS')));
+  // The apex SOA and NS are the providers' (the NS has its own rule): neither counts, either way.
+  const isApex = (rs: RecordSet): boolean => rs.name === changes.zone && (rs.type === 'SOA' || rs.type === 'NS');
+  const counted = current.filter((rs) => !isApex(rs));
   if (counted.length < options.minRecordsForShare) return undefined;
-  const touched = [...changes.updates.map((u) => u.after), ...changes.deletes].filter((rs) => !options.decided.has(keyOf(rs)));
+  const touched = [...changes.updates.map((u) => u.after), ...changes.deletes].filter((rs) => !options.decided.has(keyOf(rs)) && !isApex(rs));
   const share = touched.length / counted.length;
   if (share <= options.maxChangeShare) return undefined;
   const records = touched.map(keyOf).sort();

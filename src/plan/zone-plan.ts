@@ -17,8 +17,8 @@ import type { OwnNameservers, Refusal } from './guardrails.js';
  * One reconcile pass over one zone, as pure data: what every provider of the zone lists and which
  * name servers each one has, with health, overrides and the write budget, give the desired zone,
  * each provider's change set split into what may be written and what the guardrails hold back,
- * and what each provider's name servers must answer afterwards. The daemon, `plan`, `sync` and `verify` all plan through here; applying a
- * plan is the caller's separate step.
+ * and what each provider's name servers must answer afterwards. The daemon, `plan`, `sync` and
+ * `verify` all plan through here; applying a plan is the caller's separate step.
  */
 
 /** Below this many record sets a zone may change wholesale: the share rule would block every edit. */
@@ -228,9 +228,8 @@ function planProvider(
 /**
  * The managed record sets the provider holds once `allowed` is written: those of `desired`, but
  * each record set whose change is refused as `allowed` leaves it (an apex NS written in part) or
- * as the provider holds it now. Kept as the syncer's baseline, so a refused change is asked for
- * again on the next read (it is intended, not drift) and the servers are compared with what
- * they really serve.
+ * as the provider holds it now. Kept as the syncer's baseline for telling drift, so a refused
+ * change stays intended on the next read (held back again, not mistaken for drift).
  */
 function reachedRecords(desired: DesiredZone, current: readonly RecordSet[], allowed: ChangeSet, refused: readonly Refusal[]): readonly RecordSet[] {
   if (refused.length === 0) return desired.records;

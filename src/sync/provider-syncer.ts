@@ -344,7 +344,8 @@ export class ProviderSyncer {
     }
     if (refusalChanged) this.logRefusals(zone, plan, wrote !== undefined);
     if (wrote !== undefined) return 'applied';
-    return state.phase === 'in-sync' || state.phase === 'drift-reported' || state.phase === 'refused' ? state.phase : 'in-sync';
+    if (state.refused.length > 0) return 'refused';
+    return state.phase === 'drift-reported' ? 'drift-reported' : 'in-sync';
   }
 
   /** Once each time what is held back changes, not on every read that finds it again. */

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,5 +147,34 @@ describe('admin API over https (api.tls)', () => {
     );
     expect(failure).toBeInstanceOf(DnsQuorumError);
     expect(failure).toMatchObject({ code: 'DQ_TLS_INVALID', message: `api.tls.key ${files.key}: cannot read it: no such file` });
+  });
+
+  it('caFetch: a certificate from another CA fails with its TLS code; an abort rejects with the signal\'s reason', async () => {
+    const stranger = await createTestCa('another CA');
+    const foreign = await stranger.issue('dq-foreign');
+    await stranger.dispose();
+    const pending: unknown[] = [];
+    const hanging = createHttpsServer({ cert: foreign.cert, key: foreign.key }, (req) => pending.push(req));
+    hanging.listen(0, '127.0.0.1');
+    await once(hanging, 'listening');
+    const url = `https://127.0.0.1:${(hanging.address() as AddressInfo).port}/`;
+    try {
+      const refused = await client.fetch(url).then(() => undefined, (err: unknown) => err);
+      expect(refused).toBeInstanceOf(TypeError);
+      expect((refused as TypeError).cause).toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+      const trusting = caFetch(stranger.cert.concat(ca.cert));
+      try {
+        const stop = new AbortController();
+        const answer = trusting.fetch(url, { signal: stop.signal });
+        await vi.waitFor(() => { expect(pending).toHaveLength(1); }, WAIT);
+        stop.abort(new DOMException('no answer within 50 ms', 'TimeoutError'));
+        await expect(answer).rejects.toMatchObject({ name: 'TimeoutError', message: 'no answer within 50 ms' });
+      } finally {
+        trusting.close();
+      }
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { DEFAULT_WINDOW_MS } from '../../src/cluster/auth.js';
 import { ClockSkewWatch } from '../../src/cluster/clock-skew.js';
 import { ClusterView } from '../../src/cluster/cluster-view.js';
 import type { PostOutcome } from '../../src/cluster/peer-client.js';
+import { Metrics } from '../../src/control/metrics/metrics.js';
 import { ManualClock } from '../../src/lib/clock.js';
 
 /** The clock-skew notification condition, read from the cluster status (issue 16). */
@@ -44,5 +45,23 @@ describe('ClockSkewWatch', () => {
     a.answered('c', { kind: 'accepted', at: clock.now() });
     expect(watch.observe(a.status([], {}), clock.now())).toMatchObject([{ kind: 'clock-skew-cleared', dedupKey: 'clock-skew/a', resolves: true }]);
     expect(watch.observe(a.status([], {}), clock.now())).toEqual([]);
+  });
+});
+
+describe('clock-skew metrics, read from the status', () => {
+  it('the offset per peer, the peers refusing as stale, and the refused override stamps', async () => {
+    const clock = new ManualClock(NOW);
+    const a = view('a', clock);
+    a.received({ v: 1, region: 'b', writer: true, seesQuorum: true, verdicts: [], overrides: [] }, clock.now(), clock.now() - 1500);
+    a.answered('c', staleRefusal(clock.now(), TEN_MINUTES));
+    a.stampRefused('c');
+    const metrics = new Metrics(() => ({ region: 'a', now: clock.now(), hold: null, records: [], providers: [], cluster: a.status([], {}), endpoints: [], overrides: [] }));
+    const answer = await metrics.route().handle({ method: 'GET', path: '/metrics', params: {}, query: new URLSearchParams(), body: null, actor: null, tokenName: null });
+    const text = 'text' in answer ? answer.text : '';
+    expect(text).toContain('dnsquorum_cluster_peer_clock_offset_seconds{peer="b"} -1.5\n');
+    expect(text).toContain('dnsquorum_cluster_peer_clock_offset_seconds{peer="c"} 600\n');
+    expect(text).toContain('dnsquorum_cluster_peers_refusing_stale 1\n');
+    expect(text).toContain('dnsquorum_peer_override_stamps_refused_total{peer="c"} 1\n');
+    expect(text).toContain('dnsquorum_peer_override_stamps_refused_total{peer="b"} 0\n');
   });
 });
