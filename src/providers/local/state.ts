@@ -8,7 +8,7 @@ import type { RecordSet } from '../../domain/record.js';
 import { atomicTempPrefix, hasErrorCode, writeFileAtomic } from '../../lib/atomic-file.js';
 import { jsonSyntaxProblem, moveAside } from '../../lib/corrupt-file.js';
 import { startDeadline } from '../../lib/deadline.js';
-import { ProviderError, StateCorruptError, errorMessage } from '../../lib/errors.js';
+import { ProviderError, StateCorruptError } from '../../lib/errors.js';
 
 export { hasErrorCode } from '../../lib/atomic-file.js';
 
