@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   DQ_PROVIDER_CONFLICT: 'A change did not match what the provider holds (changed behind our back); re-read and re-planned.',
   DQ_ZONE_NOT_FOUND: 'A provider does not hold the zone.',
   DQ_PLAN_UNSAFE: 'A plan was refused by a guardrail; re-run with --force if it is intended.',
-  DQ_STATE_CORRUPT: 'A state file could not be read; it is left untouched for inspection.',
+  DQ_STATE_CORRUPT: 'A state file does not load. At start, one the daemon can rebuild (local zone files, the write budget) is moved aside and rebuilt; the overrides file stops the start and is left untouched.',
   DQ_STATE_WRITE: 'A state file (overrides) could not be written; the change it carried was not made.',
   DQ_BUDGET_UNSAVED: 'The hourly write budget could not be saved in stateDir; it is still enforced, but a restart would not see the latest spends.',
   DQ_OVERRIDE_REFUSED: 'An override was refused because it would leave a record with nothing in service or send it to a pool health says is down; --force makes it anyway.',
