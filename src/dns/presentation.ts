@@ -4,9 +4,7 @@
  * backslash-escaped and other bytes possibly as `\DDD` (decimal, RFC 1035) or, as Route53 writes
  * them, `\ooo`. Our canonical TXT value is the character data of all its strings joined, unquoted.
  */
-
-/** Longest character-string in a TXT record (RFC 1035 §3.3: one length octet). */
-export const TXT_STRING_MAX_BYTES = 255;
+import { txtStrings } from './rdata.js';
 
 /**
  * The character-strings of one TXT value in presentation form, each as raw bytes. `escapes` says
@@ -69,9 +67,7 @@ function quoteString(bytes: Buffer, escapes: 'decimal' | 'octal'): string {
  * string.
  */
 export function quoteCharacterStrings(value: string, escapes: 'decimal' | 'octal'): string {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length === 0) return '""';
-  const parts: string[] = [];
-  for (let at = 0; at < bytes.length; at += TXT_STRING_MAX_BYTES) parts.push(quoteString(bytes.subarray(at, at + TXT_STRING_MAX_BYTES), escapes));
-  return parts.join(' ');
+  return txtStrings(value)
+    .map((bytes) => quoteString(bytes, escapes))
+    .join(' ');
 }
